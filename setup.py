@@ -1,0 +1,43 @@
+"""tfhar: contrastive self-supervised human activity recognition (inertial + skeleton)."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="tfhar",
+    version="0.1.0",
+    description=(
+        "Contrastive self-supervised HAR from inertial and skeleton data "
+        "(SimCLR, CMC) with TensorFlow/Keras 3 and TFLite export"
+    ),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tfhar", "tfhar.*", "pipelines", "pipelines.*"]),
+    install_requires=[
+        # The full `tensorflow` wheel runs on CPU and, with the `gpu` extra, on CUDA GPUs.
+        "tensorflow>=2.16,<2.22",
+        "keras>=3.3",
+        "keras-tuner>=1.4",
+        # keras-tuner fails every trial without TensorBoard installed explicitly.
+        "tensorboard>=2.16",
+        "numpy>=1.26",
+        "scipy>=1.11",
+        "pandas>=2.0",
+        "matplotlib>=3.8",
+        "scikit-learn>=1.3",
+        "ai-edge-litert>=1.2",
+        "pyyaml>=6.0",
+        "tqdm>=4.66",
+    ],
+    extras_require={
+        "test": ["pytest>=8.0", "ruff>=0.5"],
+        "gpu": ["tensorflow[and-cuda]>=2.16,<2.22"],
+    },
+    entry_points={
+        "console_scripts": [
+            "tfhar-train=tfhar.train:main",
+        ],
+    },
+)

@@ -1,0 +1,108 @@
+"""Subject-wise protocol splits and per-class label fractions."""
+
+import numpy as np
+import pytest
+
+import tfhar.data
+from tfhar.data import DataError, Record
+
+
+def _record(name="utd_mhad", subjects=range(1, 9), per_subject=6, num_classes=3):
+    subjects = np.repeat(np.array(list(subjects), np.int32), per_subject)
+    labels = (np.arange(len(subjects)) % num_classes).astype(np.int32)
+    return Record(
+        name=name,
+        labels=labels,
+        subjects=subjects,
+        class_names=tuple(f"c{i}" for i in range(num_classes)),
+        inertial=np.arange(len(subjects), dtype=np.float32)[:, None, None]
+        * np.ones((1, 4, 2), np.float32),
+    )
+
+
+def _subjects(part):
+    return sorted(int(s) for s in np.unique(part.subjects))
+
+
+def test_utd_cross_subject_is_the_authors_split():
+    parts = tfhar.data.split(_record(), "cross_subject")
+    assert list(parts) == ["train", "val", "test"]
+    assert _subjects(parts["train"]) == [1, 3, 5]
+    assert _subjects(parts["val"]) == [7]
+    assert _subjects(parts["test"]) == [2, 4, 6, 8]
+    # Rows travel with their data.
+    np.testing.assert_array_equal(
+        parts["test"].inertial[:, 0, 0], np.flatnonzero(_record().subjects % 2 == 0)
+    )
+
+
+def test_utd_paper_protocol_has_no_validation():
+    parts = tfhar.data.split(_record(), "paper")
+    assert _subjects(parts["train"]) == [1, 3, 5, 7]
+    assert parts["val"] is None
+    assert _subjects(parts["test"]) == [2, 4, 6, 8]
+
+
+@pytest.mark.parametrize(
+    ("subjects", "train", "val", "test"),
+    [
+        (range(1, 9), [1, 3, 5], [7], [2, 4, 6, 8]),
+        (range(1, 11), [1, 3, 5, 7], [9], [2, 4, 6, 8, 10]),
+        ((1, 2), [1], None, [2]),
+    ],
+)
+def test_generic_cross_subject_by_subject_ids(subjects, train, val, test):
+    parts = tfhar.data.split(_record("synthetic", subjects), "cross_subject")
+    assert _subjects(parts["train"]) == train
+    assert (None if parts["val"] is None else _subjects(parts["val"])) == val
+    assert _subjects(parts["test"]) == test
+
+
+def test_generic_paper_protocol():
+    parts = tfhar.data.split(_record("synthetic", range(1, 5)), "paper")
+    assert (_subjects(parts["train"]), parts["val"], _subjects(parts["test"])) == (
+        [1, 3],
+        None,
+        [2, 4],
+    )
+
+
+def test_splits_are_disjoint_and_cover_the_record():
+    record = tfhar.data.load("synthetic", num_subjects=8, samples_per_class_per_subject=1)
+    parts = tfhar.data.split(record)
+    assert sum(len(p) for p in parts.values()) == len(record)
+
+
+def test_unknown_protocol_lists_the_allowed_ones():
+    with pytest.raises(DataError, match="'cross_scene'.*cross_subject, paper"):
+        tfhar.data.split(_record(), "cross_scene")
+
+
+def test_a_protocol_whose_subjects_are_absent_raises():
+    with pytest.raises(DataError, match=r"subjects \[7\] in val"):
+        tfhar.data.split(_record(subjects=(1, 2, 3)), "cross_subject")
+
+
+@pytest.mark.parametrize(
+    ("fraction", "expected"), [(0.01, 1), (0.1, 2), (0.25, 4), (0.5, 8), (1.0, 16)]
+)
+def test_label_fraction_keeps_that_fraction_of_each_class(fraction, expected):
+    record = _record(per_subject=6)  # 48 rows: 16 per class.
+    kept = tfhar.data.label_fraction(record, fraction, seed=0)
+    np.testing.assert_array_equal(np.bincount(kept.labels), [expected] * 3)
+    assert np.all(np.diff(kept.inertial[:, 0, 0]) > 0)  # Original order, no repeats.
+
+
+def test_label_fraction_is_deterministic_in_the_seed():
+    record = _record()
+    a = tfhar.data.label_fraction(record, 0.25, seed=1).inertial[:, 0, 0]
+    b = tfhar.data.label_fraction(record, 0.25, seed=1).inertial[:, 0, 0]
+    c = tfhar.data.label_fraction(record, 0.25, seed=2).inertial[:, 0, 0]
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("fraction", [0, -0.1, 1.5, float("nan"), "half", True])
+def test_label_fraction_rejects_fractions_outside_zero_one(fraction):
+    with pytest.raises(DataError, match="fraction"):
+        tfhar.data.label_fraction(_record(), fraction, seed=0)

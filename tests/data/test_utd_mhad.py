@@ -1,0 +1,227 @@
+"""The UTD-MHAD loader on small fake layouts: contents, options and bad input."""
+
+import re
+
+import numpy as np
+import pytest
+import scipy.io
+import scipy.signal
+
+import tfhar.data
+from tfhar.data import DataError
+from tfhar.data.datasets import utd_mhad
+
+
+def _load(root, cache_dir, **options):
+    return tfhar.data.load("utd_mhad", root, cache_dir=cache_dir, **options)
+
+
+def test_loads_sorted_paired_and_preprocessed(fake_utd, cache_dir):
+    root = fake_utd()
+    record = _load(root, cache_dir)
+    assert record.inertial.shape == (5, 50, 6) and record.skeleton.shape == (5, 50, 20, 3)
+    assert record.inertial.dtype == np.float32 and record.skeleton.dtype == np.float32
+    # Sorted by (action, subject, trial); labels are action - 1.
+    np.testing.assert_array_equal(record.labels, [0, 0, 0, 1, 2])
+    np.testing.assert_array_equal(record.subjects, [1, 1, 2, 1, 4])
+    np.testing.assert_array_equal(record.trials, [1, 2, 1, 1, 4])
+    raw = scipy.io.loadmat(root / "Inertial" / "a1_s1_t2_inertial.mat")["d_iner"]
+    np.testing.assert_allclose(record.inertial[1], scipy.signal.resample(raw, 50), atol=1e-5)
+    skeleton = record.skeleton[4]
+    np.testing.assert_allclose(skeleton[0, 2], 0, atol=1e-6)
+    assert np.linalg.norm(skeleton[0, 1] - skeleton[0, 2]) == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(record.durations, 64 / 50)
+
+
+def test_metadata(fake_utd, cache_dir):
+    record = _load(fake_utd(), cache_dir)
+    assert record.name == "utd_mhad" and record.num_classes == 27
+    assert record.class_names[0] == "right arm swipe to the left"
+    assert record.class_names[26] == "squat (two arms stretch out)"
+    assert record.channel_names == ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z")
+    assert record.channel_units == ("g", "g", "g", "deg/s", "deg/s", "deg/s")
+    assert (record.inertial_rate_hz, record.skeleton_rate_hz) == (50.0, 30.0)
+    assert record.joint_names == utd_mhad.JOINT_NAMES  # No joint-order file: the built-in list.
+
+
+def test_joint_names_come_from_the_joint_order_file(fake_utd, cache_dir):
+    root = fake_utd()
+    names = [f"j{i}" for i in range(20)]
+    (root / "Skeleton" / "Skeleton_joint_order.txt").write_text(
+        "The order:\n\n" + "".join(f"{i + 1}. {n}; \n" for i, n in enumerate(names))
+    )
+    assert _load(root, cache_dir).joint_names == tuple(names)
+
+
+def test_bad_joint_order_file_names_it(fake_utd, cache_dir):
+    root = fake_utd()
+    (root / "Skeleton" / "Skeleton_joint_order.txt").write_text("1. head;\n2. spine;\n")
+    with pytest.raises(DataError, match="Skeleton_joint_order.txt: lists 2 joints"):
+        _load(root, cache_dir)
+
+
+@pytest.mark.parametrize("modality", ["inertial", "skeleton"])
+def test_one_modality_needs_only_its_folder(fake_utd, cache_dir, modality):
+    root = fake_utd(modalities=(modality,))
+    record = _load(root, cache_dir, modalities=(modality,), window_length=30)
+    assert record.modalities == (modality,)
+    assert getattr(record, modality).shape[:2] == (5, 30)
+    rate = 50 if modality == "inertial" else 30
+    length = 64 if modality == "inertial" else 40
+    np.testing.assert_allclose(record.durations, length / rate)
+
+
+def test_skeleton_without_normalization_is_the_resampled_raw_sequence(fake_utd, cache_dir):
+    root = fake_utd()
+    record = _load(root, cache_dir, normalize_skeleton=False)
+    raw = scipy.io.loadmat(root / "Skeleton" / "a3_s4_t4_skeleton.mat")["d_skel"]
+    expected = scipy.signal.resample(raw, 50, axis=2).transpose(2, 0, 1)
+    np.testing.assert_allclose(record.skeleton[4], expected, atol=1e-5)
+
+
+def test_missing_root_says_where_and_how_to_download(tmp_path):
+    root = tmp_path / "nowhere"
+    with pytest.raises(DataError) as error:
+        tfhar.data.load("utd_mhad", root, cache=False)
+    assert str(root) in str(error.value)
+    assert f"python -m tfhar.data download utd_mhad --root {root}" in str(error.value)
+
+
+def test_missing_modality_folder_is_named(fake_utd):
+    root = fake_utd(modalities=("inertial",))
+    with pytest.raises(DataError, match=re.escape(str(root / "Skeleton"))):
+        tfhar.data.load("utd_mhad", root, cache=False)
+
+
+def _corrupt(root):
+    path = root / "Inertial" / "a1_s2_t1_inertial.mat"
+    path.write_bytes(b"this is not a MATLAB file" * 10)
+    return path
+
+
+def _empty(root):
+    path = root / "Skeleton" / "a2_s1_t1_skeleton.mat"
+    path.write_bytes(b"")
+    return path
+
+
+def _wrong_shape(root):
+    path = root / "Inertial" / "a1_s1_t1_inertial.mat"
+    scipy.io.savemat(path, {"d_iner": np.zeros((40, 5))})
+    return path
+
+
+def _wrong_skeleton_shape(root):
+    path = root / "Skeleton" / "a1_s1_t1_skeleton.mat"
+    scipy.io.savemat(path, {"d_skel": np.ones((25, 3, 40))})
+    return path
+
+
+def _wrong_variable(root):
+    path = root / "Inertial" / "a3_s4_t4_inertial.mat"
+    scipy.io.savemat(path, {"signal": np.zeros((40, 6))})
+    return path
+
+
+def _nan(root):
+    path = root / "Skeleton" / "a1_s1_t2_skeleton.mat"
+    data = scipy.io.loadmat(path)["d_skel"]
+    data[3, 1, 7] = np.nan
+    scipy.io.savemat(path, {"d_skel": data})
+    return path
+
+
+def _inf(root):
+    path = root / "Inertial" / "a1_s1_t2_inertial.mat"
+    scipy.io.savemat(path, {"d_iner": np.full((40, 6), np.inf)})
+    return path
+
+
+def _unpaired(root):
+    path = root / "Skeleton" / "a1_s1_t1_skeleton.mat"
+    path.unlink()
+    return path
+
+
+def _degenerate_skeleton(root):
+    path = root / "Skeleton" / "a2_s1_t1_skeleton.mat"
+    scipy.io.savemat(path, {"d_skel": np.ones((20, 3, 40))})
+    return path
+
+
+BAD_FILES = {
+    "corrupt": (_corrupt, "cannot read MATLAB file"),
+    "empty": (_empty, "cannot read MATLAB file"),
+    "wrong shape": (_wrong_shape, r"shape \(40, 5\)"),
+    "wrong skeleton shape": (_wrong_skeleton_shape, r"shape \(25, 3, 40\)"),
+    "wrong variable": (_wrong_variable, "no variable 'd_iner'"),
+    "nan": (_nan, "1 NaN/Inf"),
+    "inf": (_inf, "240 NaN/Inf"),
+    "unpaired": (_unpaired, "missing, but its pair"),
+    "degenerate skeleton": (_degenerate_skeleton, "coincide"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_bad_file_raises_naming_the_file(fake_utd, cache_dir, case):
+    make_bad, message = BAD_FILES[case]
+    path = make_bad(fake_utd())
+    with pytest.raises(DataError, match=message) as error:
+        _load(root=path.parent.parent, cache_dir=cache_dir)
+    assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_bad_file_is_skipped_with_a_warning_on_request(fake_utd, cache_dir, case):
+    make_bad, _ = BAD_FILES[case]
+    path = make_bad(fake_utd())
+    with pytest.warns(UserWarning, match="skipped 1 of 5 UTD-MHAD sequences") as warned:
+        record = _load(path.parent.parent, cache_dir, on_error="skip")
+    assert len(record) == 4
+    assert path.name in str(warned[0].message)
+    action, subject, trial = (int(g) for g in re.findall(r"\d+", path.name))
+    kept = set(zip(record.labels + 1, record.subjects, record.trials, strict=True))
+    assert (action, subject, trial) not in kept
+
+
+def test_skip_counts_every_skipped_sequence(fake_utd, cache_dir):
+    root = fake_utd()
+    _corrupt(root), _unpaired(root), _nan(root)
+    with pytest.warns(UserWarning, match="skipped 3 of 5"):
+        assert len(_load(root, cache_dir, on_error="skip")) == 2
+
+
+def test_nothing_usable_raises(fake_utd, cache_dir):
+    root = fake_utd(keys=((1, 1, 1),))
+    (root / "Inertial" / "a1_s1_t1_inertial.mat").write_bytes(b"junk")
+    with pytest.raises(DataError, match="no usable UTD-MHAD"):
+        _load(root, cache_dir, on_error="skip")
+
+
+def test_empty_folders_raise_with_the_download_hint(fake_utd, cache_dir):
+    root = fake_utd(keys=())
+    with pytest.raises(DataError, match="python -m tfhar.data download utd_mhad"):
+        _load(root, cache_dir)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"modalities": ("depth",)}, "modalities"),
+        ({"modalities": ()}, "modalities"),
+        ({"window_length": 1}, "window_length"),
+        ({"window_length": 50.0}, "window_length"),
+        ({"on_error": "ignore"}, "on_error"),
+    ],
+)
+def test_bad_option_values(fake_utd, cache_dir, options, message):
+    with pytest.raises(DataError, match=message):
+        _load(fake_utd(), cache_dir, **options)
+
+
+def test_expected_files_are_the_official_861():
+    files = utd_mhad.expected_files()
+    assert set(files) == {"Inertial", "Skeleton"}
+    assert len(files["Inertial"]) == len(set(files["Inertial"])) == 861
+    assert "a8_s1_t4_inertial.mat" not in files["Inertial"]
+    assert "a27_s8_t3_skeleton.mat" in files["Skeleton"]

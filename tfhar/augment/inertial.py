@@ -1,0 +1,157 @@
+"""Inertial augmentations (the CSSHAR set), stateless: `(window, seed, **params) -> window`.
+
+A window is (time, channels) or a batch (batch, time, channels); every batch element draws its
+own randomness from `seed` (an int32/int64 tensor of shape [2]) via `tf.random.stateless_*`,
+so the functions are reproducible and run inside `tf.data.Dataset.map` and `tf.function`.
+Shape and dtype are kept. Defaults are those of `tfhar.augment.specs.INERTIAL`.
+Source: Khaertdinov et al., CSSHAR (IJCB 2021) and the paper's reference code, with permutation
+and channel shuffle on the right axes (the reference code swapped time and channels).
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+from tfhar.augment.batching import batched, split_seed, static_dim
+
+
+def _check_int(value: object, minimum: int, name: str, param: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}: {param} must be an integer >= {minimum}, got {value!r}")
+
+
+def _channel_groups(window: tf.Tensor, group_size: int, name: str) -> int:
+    """How many groups of `group_size` channels the window has (channels must divide evenly)."""
+    _check_int(group_size, 1, name, "group_size")
+    channels = static_dim(window, -1, name, "channels")
+    if channels % group_size:
+        raise ValueError(
+            f"{name}: {channels} channels do not split into groups of {group_size} "
+            "(three-axis sensors: channels must be a multiple of the group size)"
+        )
+    return channels // group_size
+
+
+@batched(base_rank=2)
+def jitter(window: tf.Tensor, seed: tf.Tensor, sigma: float = 1.0) -> tf.Tensor:
+    """Add Gaussian noise N(0, sigma) to every value. window: (T, C) or (B, T, C)."""
+    return window + tf.random.stateless_normal(tf.shape(window), seed, 0.0, sigma, window.dtype)
+
+
+@batched(base_rank=2)
+def scale(window: tf.Tensor, seed: tf.Tensor, sigma: float = 1.0) -> tf.Tensor:
+    """Multiply each channel by one factor drawn from N(1, sigma). window: (T, C) or (B, T, C)."""
+    shape = [tf.shape(window)[0], 1, tf.shape(window)[2]]
+    return window * tf.random.stateless_normal(shape, seed, 1.0, sigma, window.dtype)
+
+
+@batched(base_rank=2)
+def permute(window: tf.Tensor, seed: tf.Tensor, max_segments: int = 5) -> tf.Tensor:
+    """Cut time into 2..max_segments random-length segments and shuffle their order.
+
+    window: (T, C) or (B, T, C). The number of segments is uniform in [2, max_segments] (at most
+    T), the cut points are distinct and uniform over the T - 1 gaps, and every order but the
+    original one is possible: when the shuffle draws the original order, the segments are
+    reversed instead, so the augmentation always changes a window with T >= 2.
+    """
+    _check_int(max_segments, 2, "permute", "max_segments")
+    batch, steps = tf.shape(window)[0], tf.shape(window)[1]
+    count_seed, cut_seed, order_seed = split_seed(seed, 3)
+    num_segments = tf.random.stateless_uniform(
+        [batch], count_seed, minval=2, maxval=max_segments + 1, dtype=tf.int32
+    )
+    num_segments = tf.minimum(num_segments, steps)
+    # The num_segments - 1 gaps with the smallest random keys become cut points.
+    cut_keys = tf.random.stateless_uniform([batch, steps - 1], cut_seed)
+    cut_rank = tf.argsort(tf.argsort(cut_keys, axis=1), axis=1)
+    is_cut = tf.cast(cut_rank < (num_segments - 1)[:, tf.newaxis], tf.int32)
+    segment = tf.concat([tf.zeros([batch, 1], tf.int32), tf.cumsum(is_cut, axis=1)], axis=1)
+    # A random key per segment gives its new place; absent segments get keys above all others.
+    ids = tf.range(max_segments, dtype=tf.float32)[tf.newaxis]
+    present = ids < tf.cast(num_segments, tf.float32)[:, tf.newaxis]
+    order_keys = tf.where(
+        present, tf.random.stateless_uniform([batch, max_segments], order_seed), 1.0 + ids
+    )
+    unchanged = tf.reduce_all(order_keys[:, 1:] > order_keys[:, :-1], axis=1, keepdims=True)
+    order_keys = tf.where(unchanged & present, -ids, order_keys)
+    # Steps of one segment share a key; a stable sort keeps their order inside the segment.
+    step_keys = tf.gather(order_keys, segment, axis=1, batch_dims=1)
+    order = tf.argsort(step_keys, axis=1, stable=True)
+    return tf.gather(window, order, axis=1, batch_dims=1)
+
+
+@batched(base_rank=2)
+def channel_shuffle(window: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Permute the channels with a uniformly random permutation. window: (T, C) or (B, T, C)."""
+    keys = tf.random.stateless_uniform([tf.shape(window)[0], tf.shape(window)[2]], seed)
+    return tf.gather(window, tf.argsort(keys, axis=1), axis=2, batch_dims=1)
+
+
+@batched(base_rank=2)
+def flip_rotate(window: tf.Tensor, seed: tf.Tensor, group_size: int = 3) -> tf.Tensor:
+    """CSSHAR's "rotation": flip the sign of each channel at random and permute the axes
+    inside each group of `group_size` channels (one three-axis sensor).
+
+    window: (T, C) or (B, T, C), C a multiple of group_size. A signed permutation of a sensor's
+    axes is a rotation by multiples of 90 degrees or a reflection. The reference code flipped
+    the sign of every value independently; here a flip applies to the whole channel.
+    """
+    groups = _channel_groups(window, group_size, "flip_rotate")
+    batch = tf.shape(window)[0]
+    sign_seed, order_seed = split_seed(seed, 2)
+    keys = tf.random.stateless_uniform([batch, groups, group_size], order_seed)
+    offsets = tf.range(groups)[:, tf.newaxis] * group_size
+    order = tf.reshape(tf.argsort(keys, axis=2) + offsets, [batch, groups * group_size])
+    flips = tf.random.stateless_uniform([batch, 1, groups * group_size], sign_seed) < 0.5
+    permuted = tf.gather(window, order, axis=2, batch_dims=1)
+    return tf.where(flips, -permuted, permuted)
+
+
+def axis_angle_matrix(axis: tf.Tensor, angle: tf.Tensor) -> tf.Tensor:
+    """Rotation matrices (..., 3, 3) from unit axes (..., 3) and angles (...) in radians."""
+    x, y, z = tf.unstack(axis, axis=-1)
+    zero = tf.zeros_like(x)
+    cross = tf.stack(
+        [tf.stack([zero, -z, y], -1), tf.stack([z, zero, -x], -1), tf.stack([-y, x, zero], -1)],
+        axis=-2,
+    )
+    sin = tf.sin(angle)[..., tf.newaxis, tf.newaxis]
+    cos = tf.cos(angle)[..., tf.newaxis, tf.newaxis]
+    # Rodrigues' formula; at angle 0 both terms vanish and the matrix is exactly the identity.
+    return tf.eye(3, dtype=axis.dtype) + sin * cross + (1.0 - cos) * tf.matmul(cross, cross)
+
+
+@batched(base_rank=2)
+def rotate_3d(
+    window: tf.Tensor,
+    seed: tf.Tensor,
+    max_angle_degrees: float = 180.0,
+    group_size: int = 3,
+    same_rotation_for_all_groups: bool = True,
+) -> tf.Tensor:
+    """Rotate each three-axis sensor group (channels 0-2, 3-5, ...) by a random 3D rotation.
+
+    window: (T, C) or (B, T, C), C a multiple of 3. The axis is uniform on the sphere and the
+    angle uniform in [-max_angle_degrees, max_angle_degrees]. With
+    `same_rotation_for_all_groups` (default) one rotation per example turns every triad, which
+    is the physical choice for sensors rigidly mounted together (a device's accelerometer and
+    gyroscope); otherwise every triad draws its own rotation. Vector norms per triad are kept.
+    """
+    if group_size != 3:
+        raise ValueError(f"rotate_3d: group_size must be 3 (three-axis sensors), got {group_size}")
+    groups = _channel_groups(window, group_size, "rotate_3d")
+    batch, steps = tf.shape(window)[0], tf.shape(window)[1]
+    num_rotations = 1 if same_rotation_for_all_groups else groups
+    axis_seed, angle_seed = split_seed(seed, 2)
+    axis = tf.random.stateless_normal([batch, num_rotations, 3], axis_seed, dtype=window.dtype)
+    limit = max_angle_degrees * math.pi / 180.0
+    angle = tf.random.stateless_uniform(
+        [batch, num_rotations], angle_seed, -limit, limit, dtype=window.dtype
+    )
+    matrices = axis_angle_matrix(tf.math.l2_normalize(axis, axis=-1), angle)
+    matrices = tf.broadcast_to(matrices, [batch, groups, 3, 3])
+    triads = tf.reshape(window, [batch, steps, groups, 3])
+    rotated = tf.einsum("bgij,btgj->btgi", matrices, triads)
+    return tf.reshape(rotated, tf.shape(window))

@@ -1,0 +1,84 @@
+"""`python -m tfhar.data download|summary DATASET [--root DIR]`: fetch or describe a dataset."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from tfhar.data.datasets import available_datasets, load, loader_options
+from tfhar.data.download import download_dataset
+from tfhar.data.errors import DataError
+from tfhar.data.record import Record
+
+
+def describe(record: Record) -> str:
+    """A few lines: counts, array shapes, rates, subjects and the classes with their counts."""
+    subjects = sorted(int(s) for s in np.unique(record.subjects))
+    lines = [
+        f"{record.name}: {len(record)} sequences, {record.num_classes} classes, "
+        f"{len(subjects)} subjects {subjects}",
+        f"source: {record.source}",
+    ]
+    if record.inertial is not None:
+        channels = ", ".join(
+            f"{n} ({u})" for n, u in zip(record.channel_names, record.channel_units, strict=False)
+        )
+        lines.append(
+            f"inertial: {record.inertial.shape} {record.inertial.dtype}, raw "
+            f"{record.inertial_rate_hz} Hz; channels {channels}"
+        )
+    if record.skeleton is not None:
+        lines.append(
+            f"skeleton: {record.skeleton.shape} {record.skeleton.dtype}, raw "
+            f"{record.skeleton_rate_hz} Hz; joints {', '.join(record.joint_names)}"
+        )
+    if record.durations is not None:
+        lines.append(f"durations: {record.durations.min():.2f}..{record.durations.max():.2f} s")
+    counts = np.bincount(record.labels, minlength=record.num_classes)
+    lines += [
+        f"  {i:2d} {name} ({count})"
+        for i, (name, count) in enumerate(zip(record.class_names, counts, strict=True))
+    ]
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tfhar.data", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    download = commands.add_parser("download", help="fetch and extract the official archives")
+    summary = commands.add_parser("summary", help="load the dataset and describe it")
+    for command in (download, summary):
+        command.add_argument("dataset", help=f"one of {', '.join(available_datasets())}")
+        command.add_argument("--root", help="data folder (default $TFHAR_DATA_DIR/<dataset>)")
+    download.add_argument("--base-url", help="where the archives are (default: official site)")
+    download.add_argument("--quiet", action="store_true", help="no progress bar")
+    summary.add_argument("--cache-dir", help="preprocessed-array cache (default ~/.cache/tfhar)")
+    summary.add_argument("--no-cache", action="store_true", help="neither read nor write a cache")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; bad input prints one `error: ...` line and returns 2."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "download":
+            download_dataset(
+                args.dataset, args.root, base_url=args.base_url, progress=not args.quiet, log=print
+            )
+        else:
+            options = {}
+            if "cache" in loader_options(args.dataset):
+                options = {"cache": not args.no_cache, "cache_dir": args.cache_dir}
+            print(describe(load(args.dataset, args.root, **options)))
+    except (DataError, OSError) as error:
+        message = " ".join(str(error).split())
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

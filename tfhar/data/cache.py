@@ -1,0 +1,65 @@
+"""A cache of preprocessed arrays: one .npz per (raw files, settings), written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+# Bump when the preprocessing changes, so caches written by older code are not reused.
+CACHE_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    """$TFHAR_CACHE_DIR, else ~/.cache/tfhar."""
+    return Path(os.environ.get("TFHAR_CACHE_DIR") or Path.home() / ".cache" / "tfhar")
+
+
+def fingerprint(files: Iterable[Path], settings: Mapping[str, object]) -> str:
+    """A hex key over each file's path, size and modification time, and the settings."""
+    digest = hashlib.sha256()
+    header = {"version": CACHE_VERSION, "settings": dict(settings)}
+    digest.update(json.dumps(header, sort_keys=True, default=str).encode())
+    for path in sorted(Path(p).resolve() for p in files):
+        status = path.stat()
+        digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def cache_path(cache_dir: str | os.PathLike, name: str, key: str) -> Path:
+    """The cache file for dataset `name` under `key`."""
+    return Path(cache_dir) / f"{name}-{key[:24]}.npz"
+
+
+def read(path: Path, required: Iterable[str]) -> dict[str, np.ndarray] | None:
+    """The arrays stored at `path`, or None if it is absent, unreadable or lacks a required key."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+    # A truncated or overwritten cache can fail in many ways (zip, zlib, header parsing): any
+    # failure only means the cache is rebuilt.
+    except Exception:
+        return None
+    if any(key not in arrays for key in required):
+        return None
+    return arrays
+
+
+def write(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """Store `arrays` at `path` via a temporary file in the same folder and an atomic rename,
+    so a reader never sees a half-written cache."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a cache is not a secret.
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

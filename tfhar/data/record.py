@@ -1,0 +1,72 @@
+"""The in-memory record every dataset loader returns (numpy only, no TensorFlow)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Record:
+    """A labelled multimodal dataset held in memory.
+
+    inertial: float32 (N, T, C) or None; skeleton: float32 (N, T, J, D) or None;
+    labels: int32 (N,) in 0..K-1; subjects: int32 (N,); trials: int32 (N,) or None;
+    durations: float32 (N,) seconds each raw (inertial, else skeleton) sequence lasted, or None.
+    """
+
+    name: str
+    labels: np.ndarray
+    subjects: np.ndarray
+    class_names: tuple[str, ...]
+    inertial: np.ndarray | None = None
+    skeleton: np.ndarray | None = None
+    trials: np.ndarray | None = None
+    durations: np.ndarray | None = None
+    inertial_rate_hz: float | None = None
+    skeleton_rate_hz: float | None = None
+    channel_names: tuple[str, ...] = ()
+    channel_units: tuple[str, ...] = ()
+    joint_names: tuple[str, ...] = ()
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        for field in ("subjects", "inertial", "skeleton", "trials", "durations"):
+            value = getattr(self, field)
+            if value is not None and len(value) != n:
+                raise ValueError(f"Record {self.name!r}: {field} has {len(value)} rows, labels {n}")
+        if self.inertial is None and self.skeleton is None:
+            raise ValueError(f"Record {self.name!r} has neither inertial nor skeleton data")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(m for m in ("inertial", "skeleton") if getattr(self, m) is not None)
+
+    def subset(self, index: np.ndarray) -> Record:
+        """Rows selected by a boolean mask or an integer index array."""
+        index = np.asarray(index)
+        rows = {
+            field: (getattr(self, field)[index] if getattr(self, field) is not None else None)
+            for field in ("labels", "subjects", "inertial", "skeleton", "trials", "durations")
+        }
+        return dataclasses.replace(self, **rows)
+
+    def with_modalities(self, modalities: tuple[str, ...]) -> Record:
+        """The same record keeping only the given modalities."""
+        missing = [m for m in modalities if getattr(self, m, None) is None]
+        if missing:
+            raise ValueError(f"Record {self.name!r} has no {', '.join(missing)} data")
+        return dataclasses.replace(
+            self,
+            inertial=self.inertial if "inertial" in modalities else None,
+            skeleton=self.skeleton if "skeleton" in modalities else None,
+        )
