@@ -1,0 +1,120 @@
+"""Supervised training, linear / MLP evaluation and fine-tuning over (frozen) encoders."""
+
+from collections.abc import Mapping
+
+import keras
+import tensorflow as tf
+
+from tfhar.models.losses import scale_for_replicas
+
+
+@keras.saving.register_keras_serializable(package="tfhar")
+class ClassifierModel(keras.Model):
+    """Encoders (one per modality) + a classifier, trained with cross entropy on labels.
+
+    Inputs: {modality: (B, ...)} (a bare tensor is accepted with a single encoder); output:
+    float32 logits (B, num_classes). With one modality the classifier takes the (B, F)
+    features (e.g. `build_mlp_classifier`), with several a dict {modality: (B, F_m)} (e.g.
+    `build_fusion_classifier`). `fit` data: (inputs, integer labels (B,)).
+
+    With `trainable_encoders=False` the encoders are frozen (`trainable = False`) and always
+    run in inference mode: BatchNorm statistics are never updated and dropout is off.
+    Metrics: `loss` (sparse categorical cross entropy, float32) and `accuracy`.
+    """
+
+    def __init__(
+        self,
+        encoders: Mapping[str, keras.Model],
+        classifier: keras.Model,
+        trainable_encoders: bool,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(encoders, Mapping) or not encoders:
+            raise ValueError(
+                f"encoders must be a non-empty dict {{modality: encoder}}, got {encoders!r}"
+            )
+        if not isinstance(trainable_encoders, bool):
+            raise ValueError(
+                f"trainable_encoders must be True or False, got {trainable_encoders!r}"
+            )
+        self.modalities = tuple(encoders)
+        self.encoders = dict(encoders)
+        self.classifier = classifier
+        self.trainable_encoders = trainable_encoders
+        for encoder in self.encoders.values():
+            # Keras' TF backend skips assigning the value a layer already has, which would leave
+            # sublayers created later (e.g. at deserialization) as they were: toggle instead.
+            encoder.trainable = not trainable_encoders
+            encoder.trainable = trainable_encoders
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return [self.loss_tracker, self.accuracy_tracker]
+
+    def call(self, inputs, training=False):
+        if not isinstance(inputs, Mapping):
+            if len(self.modalities) != 1:
+                raise ValueError(f"inputs must be a dict with keys {list(self.modalities)}")
+            inputs = {self.modalities[0]: inputs}
+        missing = [modality for modality in self.modalities if modality not in inputs]
+        if missing:
+            raise ValueError(f"inputs lack modalities {missing}; got keys {sorted(inputs)}")
+        encoder_training = bool(training) and self.trainable_encoders
+        features = {
+            modality: self.encoders[modality](inputs[modality], training=encoder_training)
+            for modality in self.modalities
+        }
+        if len(self.modalities) == 1:
+            features = features[self.modalities[0]]
+        return self.classifier(features, training=training)
+
+    def _loss_and_logits(self, data, training: bool):
+        x, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if labels is None or sample_weight is not None:
+            raise ValueError("ClassifierModel expects (inputs, labels) batches without weights")
+        logits = tf.cast(self(x, training=training), tf.float32)
+        labels = tf.cast(labels, tf.int32)
+        loss = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        )
+        return loss, labels, logits
+
+    def _update_metrics(self, loss, labels, logits) -> dict[str, tf.Tensor]:
+        self.loss_tracker.update_state(loss)
+        self.accuracy_tracker.update_state(labels, logits)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def train_step(self, data):
+        with tf.GradientTape() as tape:
+            loss, labels, logits = self._loss_and_logits(data, training=True)
+            scaled_loss = self.optimizer.scale_loss(scale_for_replicas(loss))
+        variables = self.trainable_variables
+        self.optimizer.apply(tape.gradient(scaled_loss, variables), variables)
+        return self._update_metrics(loss, labels, logits)
+
+    def test_step(self, data):
+        return self._update_metrics(*self._loss_and_logits(data, training=False))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "encoders": {
+                modality: keras.saving.serialize_keras_object(encoder)
+                for modality, encoder in self.encoders.items()
+            },
+            "classifier": keras.saving.serialize_keras_object(self.classifier),
+            "trainable_encoders": self.trainable_encoders,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoders"] = {
+            modality: keras.saving.deserialize_keras_object(encoder)
+            for modality, encoder in config["encoders"].items()
+        }
+        config["classifier"] = keras.saving.deserialize_keras_object(config["classifier"])
+        return cls(**config)

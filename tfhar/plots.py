@@ -1,0 +1,60 @@
+"""Matplotlib figures written into run directories (no display needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _save(figure: plt.Figure, path: Path) -> None:
+    """Write through a temporary name so a crash never leaves a truncated image."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    figure.savefig(tmp, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    tmp.replace(path)
+
+
+def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: Path,
+                          title: str = "") -> None:
+    """Row-normalised confusion matrix with class names on both axes."""
+    matrix = np.asarray(matrix, np.float64)
+    rows = matrix.sum(axis=1, keepdims=True)
+    normalised = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
+    size = max(5.0, 0.35 * len(class_names) + 2)
+    figure, axis = plt.subplots(figsize=(size + 1.5, size))
+    image = axis.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    ticks = np.arange(len(class_names))
+    axis.set_xticks(ticks, class_names, rotation=90, fontsize=7)
+    axis.set_yticks(ticks, class_names, fontsize=7)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    for i, j in zip(*np.nonzero(matrix), strict=True):
+        axis.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=6,
+                  color="white" if normalised[i, j] > 0.5 else "black")
+    axis.set_title(title or "confusion matrix (rows normalised, counts shown)")
+    figure.colorbar(image, ax=axis, fraction=0.046)
+    _save(figure, path)
+
+
+def plot_embedding(points: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
+                   path: Path, title: str = "") -> None:
+    """2-D embedding (e.g. t-SNE of frozen encoder features) coloured by class."""
+    figure, axis = plt.subplots(figsize=(8, 7))
+    colours = plt.get_cmap("tab20" if len(class_names) <= 20 else "gist_ncar")
+    for k, name in enumerate(class_names):
+        chosen = labels == k
+        if chosen.any():
+            axis.scatter(points[chosen, 0], points[chosen, 1], s=12,
+                         color=colours(k / max(len(class_names) - 1, 1)), label=name)
+    axis.legend(fontsize=6, markerscale=1.5, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    axis.set_xticks([])
+    axis.set_yticks([])
+    axis.set_title(title or "t-SNE of encoder features")
+    _save(figure, path)

@@ -1,0 +1,282 @@
+"""The training recipes: pre-train (SimCLR, CMC), fine-tune or train supervised, then test.
+
+Each stage is resumable: finished stages leave their product in the run directory (encoders,
+the best classifier weights) and are skipped when the run is started again; an interrupted
+stage resumes from its last completed epoch through `keras.callbacks.BackupAndRestore`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from tfhar import builders
+from tfhar.config import Config
+from tfhar.data import Record
+from tfhar.evaluate import classification_metrics
+from tfhar.input import cmc_dataset, labeled_dataset, simclr_dataset
+from tfhar.models import ClassifierModel, CMCModel, SimCLRModel
+
+
+@dataclass
+class Splits:
+    train: Record
+    val: Record | None
+    test: Record
+
+
+@dataclass
+class RunContext:
+    config: Config
+    run_dir: Path
+    splits: Splits
+    strategy: tf.distribute.Strategy
+    stage_times: dict[str, float] = field(default_factory=dict)
+    stage_summaries: list[str] = field(default_factory=list)
+
+
+def atomic_save_model(model: keras.Model, path: Path) -> None:
+    """Save a .keras file through a temporary name so a crash never leaves half a file."""
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, payload: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    os.replace(tmp, path)
+
+
+def build_on(model: keras.Model, dataset: tf.data.Dataset, inputs_of=lambda batch: batch
+             ) -> None:
+    """Build a subclassed model by calling it on zeros shaped like one batch of `dataset`.
+
+    BackupAndRestore needs a built model to restore into before `fit` starts.
+    """
+    zeros = tf.nest.map_structure(lambda s: tf.zeros([2] + s.shape[1:], s.dtype),
+                                  dataset.element_spec)
+    model(inputs_of(zeros), training=False)
+
+
+def _callbacks(ctx: RunContext, stage: str, monitor: str, mode: str, patience: int,
+               factor: float) -> list[keras.callbacks.Callback]:
+    return [
+        keras.callbacks.BackupAndRestore(str(ctx.run_dir / "checkpoints" / stage),
+                                         double_checkpoint=True),
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=factor,
+                                          patience=patience, verbose=0),
+        keras.callbacks.CSVLogger(str(ctx.run_dir / "logs" / f"history_{stage}.csv"),
+                                  append=True),
+        keras.callbacks.TensorBoard(str(ctx.run_dir / "logs" / stage), write_graph=False),
+    ]
+
+
+def _summarize(ctx: RunContext, stage: str, history: keras.callbacks.History | None,
+               seconds: float, extra: str = "") -> None:
+    last = {}
+    if history is not None and history.history:
+        last = {k: v[-1] for k, v in history.history.items()}
+    shown = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k != "learning_rate")
+    line = f"[{stage}] {seconds:.1f} s" + (f"; last epoch: {shown}" if shown else "") + extra
+    ctx.stage_times[stage] = ctx.stage_times.get(stage, 0.0) + seconds
+    ctx.stage_summaries.append(line)
+    print(line, flush=True)
+
+
+def _pretrain_settings(config: Config, modality: str) -> tuple[int, float, int]:
+    override = getattr(config.pretrain, modality)
+    return (override.batch_size or config.pretrain.batch_size,
+            override.temperature or config.pretrain.temperature,
+            config.pretrain.epochs if override.epochs is None else override.epochs)
+
+
+def pretrain_simclr(ctx: RunContext, modality: str) -> keras.Model:
+    """SimCLR on the unlabeled training windows of one modality; returns the encoder."""
+    config, stage = ctx.config, f"pretrain_simclr_{modality}"
+    path = ctx.run_dir / "encoders" / f"{modality}.keras"
+    if path.is_file():
+        print(f"[{stage}] done earlier, loading {path}", flush=True)
+        return keras.models.load_model(path)
+    batch_size, temperature, epochs = _pretrain_settings(config, modality)
+    windows = getattr(ctx.splits.train, modality)
+    augmenter = builders.build_augmenters(config, (modality,))[modality]
+    dataset = simclr_dataset(windows, augmenter, batch_size, seed=config.runtime.seed)
+    with ctx.strategy.scope():
+        encoder = builders.build_encoder(config, modality, ctx.splits.train)
+        head = builders.build_projection(config, encoder, f"{modality}_projection")
+        model = SimCLRModel(encoder, head, temperature)
+        model.compile(optimizer=keras.optimizers.Adam(config.pretrain.learning_rate),
+                      jit_compile=config.runtime.jit_compile)
+        build_on(model, dataset, lambda views: views[0])
+    start = time.perf_counter()
+    history = model.fit(dataset, epochs=epochs, verbose=config.runtime.verbose, shuffle=False,
+                        callbacks=_callbacks(ctx, stage, "loss", "min",
+                                             config.pretrain.lr_patience,
+                                             config.pretrain.lr_factor))
+    atomic_save_model(encoder, path)
+    _summarize(ctx, stage, history, time.perf_counter() - start)
+    return encoder
+
+
+def pretrain_cmc(ctx: RunContext) -> dict[str, keras.Model]:
+    """CMC across modalities on the unlabeled training recordings; returns both encoders."""
+    config, stage = ctx.config, "pretrain_cmc"
+    paths = {m: ctx.run_dir / "encoders" / f"{m}.keras" for m in ("inertial", "skeleton")}
+    if all(p.is_file() for p in paths.values()):
+        print(f"[{stage}] done earlier, loading {ctx.run_dir / 'encoders'}", flush=True)
+        return {m: keras.models.load_model(p) for m, p in paths.items()}
+    train = ctx.splits.train
+    augmenters = builders.build_augmenters(config, ("inertial", "skeleton"))
+    dataset = cmc_dataset(train.inertial, train.skeleton, augmenters["inertial"],
+                          augmenters["skeleton"], config.pretrain.batch_size,
+                          seed=config.runtime.seed)
+    with ctx.strategy.scope():
+        encoders = {m: builders.build_encoder(config, m, train) for m in paths}
+        heads = {m: builders.build_projection(config, e, f"{m}_projection")
+                 for m, e in encoders.items()}
+        model = CMCModel(encoders["inertial"], encoders["skeleton"], heads["inertial"],
+                         heads["skeleton"], config.pretrain.temperature)
+        model.compile(optimizer=keras.optimizers.Adam(config.pretrain.learning_rate),
+                      jit_compile=config.runtime.jit_compile)
+        build_on(model, dataset)
+    start = time.perf_counter()
+    history = model.fit(dataset, epochs=config.pretrain.epochs, verbose=config.runtime.verbose,
+                        shuffle=False,
+                        callbacks=_callbacks(ctx, stage, "loss", "min",
+                                             config.pretrain.lr_patience,
+                                             config.pretrain.lr_factor))
+    for modality, encoder in encoders.items():
+        atomic_save_model(encoder, paths[modality])
+    _summarize(ctx, stage, history, time.perf_counter() - start)
+    return encoders
+
+
+def _features(record: Record, modalities: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {m: getattr(record, m) for m in modalities}
+
+
+def train_classifier(ctx: RunContext, stage: str, encoders: dict[str, keras.Model],
+                     trainable_encoders: bool, augment: bool) -> ClassifierModel:
+    """Fit encoders + classifier on the labelled training split; keep the best-on-validation."""
+    config, splits = ctx.config, ctx.splits
+    modalities = tuple(sorted(encoders))
+    section = config.finetune
+    best = ctx.run_dir / "checkpoints" / f"{stage}_best.weights.h5"
+    with ctx.strategy.scope():
+        classifier = builders.build_classifier(config, encoders, splits.train.num_classes)
+        model = ClassifierModel(encoders, classifier, trainable_encoders=trainable_encoders)
+        model.compile(optimizer=keras.optimizers.Adam(section.learning_rate),
+                      jit_compile=config.runtime.jit_compile)
+    augmenters = builders.build_augmenters(config, modalities) if augment else None
+    train = labeled_dataset(_features(splits.train, modalities), splits.train.labels,
+                            section.batch_size, seed=config.runtime.seed, shuffle=True,
+                            augmenters=augmenters)
+    with ctx.strategy.scope():
+        build_on(model, train, lambda batch: batch[0])
+    val = None
+    if splits.val is not None:
+        val = labeled_dataset(_features(splits.val, modalities), splits.val.labels,
+                              section.batch_size)
+    monitor, mode = ("val_accuracy", "max") if val is not None else ("loss", "min")
+    callbacks = _callbacks(ctx, stage, monitor, mode, section.lr_patience, section.lr_factor)
+    callbacks.append(keras.callbacks.ModelCheckpoint(
+        str(best), monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True))
+    done = ctx.run_dir / "checkpoints" / f"{stage}.done"
+    start = time.perf_counter()
+    history = None
+    if not done.is_file():
+        history = model.fit(train, validation_data=val, epochs=section.epochs,
+                            verbose=config.runtime.verbose, shuffle=False, callbacks=callbacks)
+        done.touch()
+    if best.is_file():
+        model.load_weights(best)
+    _summarize(ctx, stage, history, time.perf_counter() - start,
+               f"; best {monitor} checkpoint used" if best.is_file() else "")
+    return model
+
+
+def evaluate_classifier(ctx: RunContext, model: ClassifierModel, modalities: tuple[str, ...]
+                    ) -> dict:
+    """Metrics of `model` on the test split."""
+    test = ctx.splits.test
+    dataset = labeled_dataset(_features(test, modalities), test.labels,
+                              ctx.config.finetune.batch_size)
+    logits = model.predict(dataset.map(lambda x, y: x), verbose=0)
+    return classification_metrics(test.labels, np.argmax(logits, axis=-1), test.class_names)
+
+
+def merge_histories(run_dir: Path) -> None:
+    """logs/history_<stage>.csv files -> history.csv with a `stage` column."""
+    frames = []
+    for path in sorted((run_dir / "logs").glob("history_*.csv")):
+        frame = pd.read_csv(path)
+        frame.insert(0, "stage", path.stem.removeprefix("history_"))
+        frames.append(frame)
+    if frames:
+        pd.concat(frames, ignore_index=True).to_csv(run_dir / "history.csv", index=False)
+
+
+def load_encoders(ctx: RunContext) -> dict[str, keras.Model]:
+    """Encoders given in `finetune.encoders` (checked against the data's shapes)."""
+    encoders = {}
+    for modality, path in ctx.config.finetune.encoders.items():
+        with ctx.strategy.scope():
+            encoder = keras.models.load_model(path)
+        builders.check_encoder_input(encoder, modality, ctx.splits.train, path)
+        encoders[modality] = encoder
+    return encoders
+
+
+def run_method(ctx: RunContext) -> dict:
+    """Run the config's method end to end; returns the test metrics."""
+    config = ctx.config
+    modalities = config.data.modalities
+    given = load_encoders(ctx)
+    if config.method == "supervised":
+        with ctx.strategy.scope():
+            encoders = {m: builders.build_encoder(config, m, ctx.splits.train)
+                        for m in modalities}
+        model = train_classifier(ctx, "supervised", encoders, trainable_encoders=True,
+                                 augment=config.finetune.augment)
+    else:
+        if config.method == "cmc":
+            encoders = given if len(given) == 2 else pretrain_cmc(ctx)
+        else:
+            encoders = {m: given[m] if m in given else pretrain_simclr(ctx, m)
+                        for m in modalities}
+        model = train_classifier(ctx, "finetune", encoders,
+                                 trainable_encoders=config.finetune.trainable_encoders,
+                                 augment=config.finetune.augment)
+    save_trained_model(ctx, model)
+    metrics = evaluate_classifier(ctx, model, tuple(sorted(encoders)))
+    return metrics
+
+
+def save_trained_model(ctx: RunContext, model: ClassifierModel) -> None:
+    """The final model's parts: model/<modality>_encoder.keras and model/classifier.keras."""
+    folder = ctx.run_dir / "model"
+    folder.mkdir(exist_ok=True)
+    for modality, encoder in model.encoders.items():
+        atomic_save_model(encoder, folder / f"{modality}_encoder.keras")
+    atomic_save_model(model.classifier, folder / "classifier.keras")
+
+
+def write_artifacts(ctx: RunContext, metrics: dict) -> None:
+    """Per-class F1 table and confusion-matrix plot beside metrics.json."""
+    from tfhar.plots import plot_confusion_matrix
+
+    table = pd.DataFrame({"class": list(metrics["per_class_f1"]),
+                          "f1": list(metrics["per_class_f1"].values())})
+    table.to_csv(ctx.run_dir / "per_class_f1.csv", index=False)
+    plot_confusion_matrix(np.array(metrics["confusion_matrix"]), metrics["class_names"],
+                          ctx.run_dir / "confusion_matrix.png",
+                          title=f"{ctx.config.method}: test accuracy {metrics['accuracy']:.3f}")
