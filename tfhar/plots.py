@@ -58,3 +58,26 @@ def plot_embedding(points: np.ndarray, labels: np.ndarray, class_names: Sequence
     axis.set_yticks([])
     axis.set_title(title or "t-SNE of encoder features")
     _save(figure, path)
+
+
+def plot_curves(summary, path: Path, title: str = "") -> None:
+    """Accuracy vs labelled fraction per method, mean line with a 95% CI band.
+
+    summary: a DataFrame with columns method, fraction, mean_accuracy, ci95.
+    """
+    figure, axis = plt.subplots(figsize=(7, 5))
+    for method, group in summary.groupby("method", sort=False):
+        group = group.sort_values("fraction")
+        x = 100 * group.fraction.to_numpy()
+        mean, ci = group.mean_accuracy.to_numpy(), group.ci95.to_numpy()
+        axis.plot(x, mean, marker="o", label=method)
+        axis.fill_between(x, mean - ci, mean + ci, alpha=0.2)
+    axis.set_xscale("log")
+    axis.set_xticks(sorted(set(100 * summary.fraction)),
+                    [f"{v:g}%" for v in sorted(set(100 * summary.fraction))])
+    axis.set_xlabel("labelled training data per class")
+    axis.set_ylabel("test accuracy (%)")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    axis.set_title(title)
+    _save(figure, path)

@@ -1,0 +1,150 @@
+"""The paper's semi-supervised scenario: few labels per class, 10 repeats, 95% intervals.
+
+    python -m pipelines.semi_supervised --dataset utd_mhad
+        [--fractions 0.01 0.05 0.1 0.25 0.5] [--repeats 10] [--out pipelines/results/utd_mhad]
+
+Encoders are pre-trained once on all (unlabelled) training data: the CMC and SimCLR encoders
+of the Table 1 runs of seed 0 (pre-trained here when absent). For each label fraction and
+repeat, a different per-class subset of the labels (`data.label_fraction_seed` = repeat) is
+used to fine-tune the SSL simple fusion and CMC classifiers on the frozen encoders, to train the
+supervised multimodal model from scratch, and to train a classifier on frozen randomly
+initialized encoders. Every run is a `python -m tfhar.train` run (in this process, so
+TensorFlow starts once); finished runs are skipped. Writes semi_supervised.csv (every run),
+semi_supervised_summary.csv (mean and 95% confidence interval) and semi_supervised.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pipelines.common import train, write_atomic
+from pipelines.table1 import ROOT
+
+METHODS = ("simclr fusion", "cmc", "multimodal supervised", "random frozen")
+
+
+def run_in_process(config: Path, run_dir: Path, overrides: list[str], log: Path) -> dict:
+    """tfhar.train's CLI called in this process (TensorFlow starts once for all runs)."""
+    metrics = run_dir / "metrics.json"
+    if metrics.is_file():
+        return json.loads(metrics.read_text())
+    import contextlib
+
+    import keras
+
+    from tfhar.train import main as train_main
+
+    keras.backend.clear_session()
+    argv = ["--config", str(config), "--run-dir", str(run_dir)]
+    for override in overrides:
+        argv += ["--set", override]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a") as handle, contextlib.redirect_stdout(handle):
+        status = train_main(argv)
+    if status != 0 or not metrics.is_file():
+        raise RuntimeError(f"training failed for {run_dir} (exit {status}); see {log}")
+    return json.loads(metrics.read_text())
+
+
+def pretrained(dataset: str, table1_runs: Path) -> dict[str, dict[str, Path]]:
+    """Encoders pre-trained once on all training data (the Table 1 seed-0 runs)."""
+    configs = ROOT / "configs" / dataset
+    for stem in ("cmc", "simclr_inertial", "simclr_skeleton"):
+        run_dir = table1_runs / f"{stem}-seed0"
+        train(configs / f"{stem}.yaml", run_dir, ["runtime.verbose=2"],
+              table1_runs / f"{stem}-seed0.log")
+    return {
+        "cmc": {m: table1_runs / "cmc-seed0" / "encoders" / f"{m}.keras"
+                for m in ("inertial", "skeleton")},
+        "simclr fusion": {m: table1_runs / f"simclr_{m}-seed0" / "encoders" / f"{m}.keras"
+                          for m in ("inertial", "skeleton")},
+    }
+
+
+def method_run(method: str, encoders: dict, fraction: float, repeat: int
+               ) -> tuple[str, list[str]]:
+    """(config stem, overrides) of one method on one labelled subset."""
+    overrides = [f"data.label_fraction={fraction}", f"data.label_fraction_seed={repeat}",
+                 "runtime.verbose=0", "runtime.embedding_plot=false"]
+    if method in ("cmc", "simclr fusion"):
+        stem = "cmc" if method == "cmc" else "simclr_fusion"
+        overrides += [f"finetune.encoders.{m}={p}" for m, p in encoders[method].items()]
+        return stem, overrides
+    if method == "random frozen":  # CMC with no pre-training: frozen random encoders.
+        return "cmc", overrides + ["pretrain.epochs=0"]
+    return "supervised_multimodal", overrides
+
+
+def confidence_interval(values: np.ndarray) -> float:
+    """Half-width of the 95% t-interval of the mean."""
+    if len(values) < 2:
+        return 0.0
+    return float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for (method, fraction), group in runs.groupby(["method", "fraction"], sort=False):
+        rows.append({"method": method, "fraction": fraction, "repeats": len(group),
+                     "mean_accuracy": group.accuracy.mean(),
+                     "ci95": confidence_interval(group.accuracy.to_numpy())})
+    return pd.DataFrame(rows)
+
+
+def plot(summary: pd.DataFrame, path: Path, dataset: str) -> None:
+    from tfhar.plots import plot_curves
+
+    plot_curves(summary, path, title=f"{dataset}: accuracy vs labelled fraction "
+                "(mean, 95% CI)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.semi_supervised",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="utd_mhad", choices=["utd_mhad"])
+    parser.add_argument("--fractions", type=float, nargs="+",
+                        default=[0.01, 0.05, 0.1, 0.25, 0.5])
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs/semi_supervised"))
+    parser.add_argument("--table1-runs", type=Path, default=Path("runs/table1"))
+    args = parser.parse_args(argv)
+    bad = [f for f in args.fractions if not 0 < f <= 1]
+    if bad or args.repeats < 1:
+        parser.error(f"fractions must be in (0, 1] and repeats >= 1, got {bad or args.repeats}")
+    out = args.out or ROOT / "pipelines" / "results" / args.dataset
+    encoders = pretrained(args.dataset, args.table1_runs)
+    rows = []
+    for fraction in args.fractions:
+        for repeat in range(args.repeats):
+            for method in args.methods:
+                stem, overrides = method_run(method, encoders, fraction, repeat)
+                name = f"{method.replace(' ', '_')}-p{fraction:g}-r{repeat}"
+                run_dir = args.runs_dir / name
+                metrics = run_in_process(ROOT / "configs" / args.dataset / f"{stem}.yaml",
+                                         run_dir, overrides, args.runs_dir / f"{name}.log")
+                rows.append({"method": method, "fraction": fraction, "repeat": repeat,
+                             "accuracy": 100 * metrics["accuracy"],
+                             "macro_f1": 100 * metrics["macro_f1"],
+                             "num_test_samples": metrics["num_test_samples"],
+                             "run_dir": str(run_dir)})
+                print(f"[semi-supervised] {method:22s} p={fraction:<5g} repeat {repeat}: "
+                      f"accuracy {rows[-1]['accuracy']:.2f}", flush=True)
+    runs = pd.DataFrame(rows)
+    summary = summarize(runs)
+    write_atomic(out / "semi_supervised.csv", runs.to_csv(index=False))
+    write_atomic(out / "semi_supervised_summary.csv", summary.to_csv(index=False))
+    plot(summary, out / "semi_supervised.png", args.dataset)
+    print(summary.to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
