@@ -1,0 +1,50 @@
+"""pipelines.table1: finished runs are reused, tables are computed from the runs' metrics."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from pipelines import table1
+
+
+def fake_runs(runs_dir, seeds, accuracy_of):
+    for model, (stem, _, _) in table1.ROWS["utd_mhad"].items():
+        for seed in range(seeds):
+            run_dir = runs_dir / f"{stem}-seed{seed}"
+            run_dir.mkdir(parents=True)
+            (run_dir / "metrics.json").write_text(json.dumps({
+                "accuracy": accuracy_of(model, seed), "macro_f1": 0.5,
+                "num_test_samples": 430, "wall_time_s": 10.0}))
+
+
+def test_existing_runs_are_summarised_without_training(tmp_path, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was started again")
+
+    monkeypatch.setattr("subprocess.run", no_training)
+    fake_runs(tmp_path / "runs", 3, lambda model, seed: 0.80 + 0.01 * seed)
+    out = tmp_path / "out"
+    assert table1.main(["--seeds", "3", "--runs-dir", str(tmp_path / "runs"),
+                        "--out", str(out)]) == 0
+    table = pd.read_csv(out / "table1.csv")
+    assert list(table.columns) == ["model", "seeds", "mean_accuracy", "std_accuracy", "paper",
+                                   "authors_code", "wall_time_s"]
+    assert set(table.model) == set(table1.ROWS["utd_mhad"])
+    assert table.seeds.tolist() == [3] * 7
+    assert table.mean_accuracy.tolist() == pytest.approx([81.0] * 7)
+    assert table.std_accuracy.tolist() == pytest.approx([1.0] * 7)
+    cmc = table[table.model == "cmc"].iloc[0]
+    assert (cmc.paper, cmc.authors_code, cmc.wall_time_s) == (93.82, 96.04, 30.0)
+    runs = pd.read_csv(out / "table1_runs.csv")
+    assert len(runs) == 21
+    assert "| cmc | 3 | 81.00 +- 1.00 | 93.82 | -12.82 | 96.04 |" in (out / "table1.md").read_text()
+
+
+def test_fusion_reuses_the_simclr_encoders_of_its_seed(tmp_path):
+    overrides = table1.row_overrides("simclr fusion", tmp_path, 2)
+    assert "runtime.seed=2" in overrides
+    assert (f"finetune.encoders.inertial={tmp_path}/simclr_inertial-seed2/encoders/inertial.keras"
+            in overrides)
+    assert (f"finetune.encoders.skeleton={tmp_path}/simclr_skeleton-seed2/encoders/skeleton.keras"
+            in overrides)
