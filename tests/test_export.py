@@ -1,0 +1,251 @@
+"""`python -m tfhar.export`: on-device bundles from a one-modality and a multimodal run.
+
+Two tiny synthetic runs are trained once for the module: SimCLR on the inertial modality (one
+pre-training epoch, then its encoder fine-tuned with the labels, which makes the classifier
+confident enough for int8 to keep its decisions: a barely trained classifier ties many
+windows, and any rounding flips those), and CMC on both modalities started from given frozen
+encoders so that only its fusion classifier is trained.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfhar.models  # noqa: F401  (registers the custom layers)
+from tfhar import export, tflite_utils, train
+from tfhar.config import config_hash, dump_config, load_config
+from tfhar.models import build_skeleton_encoder
+from tfhar.tflite_utils import LiteRTModel
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs" / "synthetic"
+# Fully fine-tuned encoders after one pre-training epoch: confident classifiers in seconds.
+FAST = ["runtime.verbose=0", "data.options.noise=0.05",
+        "data.options.samples_per_class_per_subject=6", "finetune.epochs=15",
+        "finetune.learning_rate=0.003", "finetune.trainable_encoders=true"]
+
+
+def _sets(values: list[str]) -> list[str]:
+    return [arg for value in values for arg in ("--set", value)]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    """{name: run dir} of the two trained runs, each exported to <tmp>/exports/<name>."""
+    root = tmp_path_factory.mktemp("export")
+    runs = {"simclr": root / "simclr", "cmc": root / "cmc"}
+    args = ["--config", str(CONFIGS / "simclr_inertial.yaml"), "--run-dir", str(runs["simclr"])]
+    assert train.main(args + _sets(FAST + ["pretrain.epochs=1"])) == 0
+    skeleton = root / "skeleton.keras"
+    build_skeleton_encoder(output_dim=load_config(CONFIGS / "cmc.yaml").model.skeleton.output_dim
+                           ).save(skeleton)
+    # CMC fine-tuning from given encoders: the SimCLR run's fine-tuned inertial encoder and a
+    # fresh skeleton encoder, both frozen, so that the test pays for the fusion classifier only.
+    given = [f"finetune.encoders.inertial={runs['simclr'] / 'model' / 'inertial_encoder.keras'}",
+             f"finetune.encoders.skeleton={skeleton}", "finetune.trainable_encoders=false",
+             "finetune.epochs=4"]
+    args = ["--config", str(CONFIGS / "cmc.yaml"), "--run-dir", str(runs["cmc"])]
+    assert train.main(args + _sets(FAST + given)) == 0
+    for name, run_dir in runs.items():
+        assert export.main(["--run-dir", str(run_dir), "--out", str(root / "exports" / name)]) == 0
+    return runs
+
+
+def _out(runs: dict[str, Path], name: str) -> Path:
+    return runs[name].parent / "exports" / name
+
+
+def _test_split(run_dir: Path):
+    return train.prepare_data(load_config(run_dir / "config.yaml"), main_job=False)[2]
+
+
+@pytest.mark.parametrize("name", ["simclr", "cmc"])
+def test_bundle_files_and_metadata(runs, name):
+    out = _out(runs, name)
+    for fmt in tflite_utils.FORMATS:
+        assert (out / f"model_{fmt}.tflite").stat().st_size > 0
+    assert (out / "saved_model" / "saved_model.pb").is_file()
+    config = load_config(out / "config.yaml")
+    assert dump_config(config) == (runs[name] / "config.yaml").read_text()
+    meta = json.loads((out / "metadata.json").read_text())
+    test = _test_split(runs[name])
+    assert (out / "labels.txt").read_text().splitlines() == list(test.class_names)
+    assert meta["class_names"] == list(test.class_names)
+    assert meta["model"]["input"]["shape"] == [1, 50, 6]
+    assert meta["window"] == {"steps": 50, "duration_s": 3.0, "raw_samples": 150}
+    assert meta["raw_rate_hz"] == 50.0
+    assert meta["channels"]["names"] == list(test.channel_names)
+    assert meta["channels"]["units"] == ["g", "g", "g", "deg/s", "deg/s", "deg/s"]
+    assert "scipy.signal.resample" in meta["preprocessing"]["resample"]
+    assert meta["training"]["config_hash"] == config_hash(config)
+    assert meta["training"]["method"] == config.method
+    assert not [p.name for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("name", ["simclr", "cmc"])
+def test_report_limits_hold_and_are_recomputed(runs, name):
+    out = _out(runs, name)
+    report = json.loads((out / "report.json").read_text())
+    rows = report["formats"]
+    assert report["failures"] == []
+    assert rows["float32"]["max_abs_diff"] <= 1e-4
+    assert rows["int8"]["top1_agreement"] >= 0.98
+    assert rows["int8"]["accuracy"] >= report["keras_accuracy"] - 0.01
+    assert report["int8_calibration_windows"] == 108
+    # int8 keeps the first convolution in float, not the two others nor the feed-forward.
+    kinds = [kind for kind, _ in tflite_utils.operators((out / "model_int8.tflite").read_bytes())]
+    assert rows["int8"]["float_operators"]["CONV_2D"] == 1 and kinds.count("CONV_2D") == 3
+    assert rows["int8"]["float_operators"]["FULLY_CONNECTED"] < kinds.count("FULLY_CONNECTED")
+    test = _test_split(runs[name])
+    served = tf.saved_model.load(str(out / "saved_model"))  # Keep it: `serve` needs it alive.
+    reference = served.serve(tf.constant(test.inertial)).numpy()
+    assert report["num_test_windows"] == len(test.labels)
+    assert np.mean(reference.argmax(1) == test.labels) == pytest.approx(report["keras_accuracy"])
+    float32 = LiteRTModel(out / "model_float32.tflite").predict(test.inertial)
+    int8 = LiteRTModel(out / "model_int8.tflite").predict(test.inertial)
+    assert np.max(np.abs(float32 - reference)) <= 1e-4
+    agreement = np.mean(int8.argmax(1) == reference.argmax(1))
+    assert agreement == pytest.approx(rows["int8"]["top1_agreement"])
+    assert agreement >= 0.98
+    assert rows["int8"]["size_bytes"] < rows["float32"]["size_bytes"]
+
+
+def test_saved_model_serves_any_batch_of_probabilities(runs):
+    served = tf.saved_model.load(str(_out(runs, "simclr") / "saved_model"))
+    windows = _test_split(runs["simclr"]).inertial
+    for batch in (1, 5):
+        probabilities = served.serve(tf.constant(windows[:batch])).numpy()
+        assert probabilities.shape == (batch, 6)
+        np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
+
+
+def test_one_modality_run_keeps_its_classifier(runs):
+    report = json.loads((_out(runs, "simclr") / "report.json").read_text())
+    metrics = json.loads((runs["simclr"] / "metrics.json").read_text())
+    assert report["classifier"] == "the run's own"
+    assert report["keras_accuracy"] == pytest.approx(metrics["accuracy"])
+
+
+def test_multimodal_run_gets_an_inertial_classifier(runs):
+    report = json.loads((_out(runs, "cmc") / "report.json").read_text())
+    meta = json.loads((_out(runs, "cmc") / "metadata.json").read_text())
+    assert report["classifier"].startswith("trained on the frozen inertial encoder")
+    assert report["classifier_test_accuracy"] == pytest.approx(report["keras_accuracy"])
+    assert meta["training"]["modalities"] == ["inertial", "skeleton"]
+    assert meta["test_accuracy"] == pytest.approx(report["keras_accuracy"])
+    # The new classifier reads the frozen CMC encoder: same weights as the run's encoder.
+    encoder = keras.models.load_model(runs["cmc"] / "model" / "inertial_encoder.keras")
+    served = tf.saved_model.load(str(_out(runs, "cmc") / "saved_model"))
+    kernel = encoder.get_layer("conv1").kernel.numpy()
+    assert any(np.array_equal(v.numpy(), kernel) for v in served.variables
+               if tuple(v.shape) == kernel.shape)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_crash_mid_export_leaves_out_untouched(runs, tmp_path, monkeypatch):
+    out = tmp_path / "model"
+    (out / "saved_model").mkdir(parents=True)
+    (out / "metadata.json").write_text('{"previous": true}')
+    before = _snapshot(out)
+    convert = tflite_utils.convert
+
+    def crash_on_int8(saved_model_dir, fmt, calibration_windows=None):
+        if fmt == "int8":
+            raise RuntimeError("simulated crash")
+        return convert(saved_model_dir, fmt, calibration_windows)
+
+    monkeypatch.setattr(tflite_utils, "convert", crash_on_int8)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        export.main(["--run-dir", str(runs["simclr"]), "--out", str(out),
+                     "--formats", "float32,int8"])
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_failed_check_exits_2_and_leaves_out_untouched(runs, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "report.json").write_text("{}")
+    monkeypatch.setattr(tflite_utils, "MIN_INT8_AGREEMENT", 1.01)  # Unreachable on purpose.
+    code = export.main(["--run-dir", str(runs["simclr"]), "--out", str(out), "--formats", "int8"])
+    assert code == 2
+    assert "int8: top-1 agreement" in capsys.readouterr().err
+    assert _snapshot(out) == {"report.json": b"{}"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_replace_folder_swaps_in_the_new_export(tmp_path):
+    out, new = tmp_path / "model", tmp_path / ".model.tmp-1"
+    for folder, text in ((out, "old"), (new, "new")):
+        (folder / "saved_model").mkdir(parents=True)
+        (folder / "metadata.json").write_text(text)
+    export.replace_folder(new, out)
+    assert (out / "metadata.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def _bad_run(tmp_path: Path, case: str, runs: dict[str, Path]) -> list[str]:
+    run_dir = tmp_path / "run"
+    if case == "missing run dir":
+        return ["--run-dir", str(run_dir)]
+    run_dir.mkdir()
+    if case == "no config":
+        return ["--run-dir", str(run_dir)]
+    overrides = ["data.modalities=[skeleton]"] if case == "skeleton only" else []
+    config = load_config(CONFIGS / "simclr_inertial.yaml", overrides)
+    (run_dir / "config.yaml").write_text(dump_config(config))
+    if case == "unknown format":
+        return ["--run-dir", str(runs["simclr"]), "--formats", "float32,int4"]
+    return ["--run-dir", str(run_dir)]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing run dir", "not found"),
+    ("no config", "config.yaml not found"),
+    ("skeleton only", "has no inertial encoder"),
+    ("missing model files", "missing model file(s)"),
+    ("unknown format", "unknown format(s) int4"),
+])
+def test_bad_input_one_line_exit_2_nothing_written(runs, tmp_path, capsys, case, message):
+    args = _bad_run(tmp_path, case, runs)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    out = tmp_path / "out"
+    assert export.main(args + ["--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_cli_reports_bad_input_without_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "tfhar.export", "--run-dir", str(tmp_path / "nope")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: run directory {str(tmp_path / 'nope')!r} not found"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_float32_copy_of_a_mixed_precision_encoder():
+    from tfhar.models import build_inertial_encoder
+
+    windows = np.random.default_rng(0).normal(size=(2, 50, 6)).astype("float32")
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        mixed = build_inertial_encoder(filters=(8, 16), num_layers=1, feedforward_dim=16,
+                                       reduction="mean")
+    finally:
+        keras.config.set_dtype_policy("float32")
+    copy = export.float32_copy(mixed)
+    assert export.float32_copy(copy) is copy
+    assert copy(windows).dtype == "float32"
+    np.testing.assert_allclose(copy(windows), mixed(windows), atol=0.05)

@@ -1,0 +1,227 @@
+"""`python -m tfhar.predict`: long recordings -> per-window activities and merged segments.
+
+Synthetic tests use a small classifier trained here on synthetic windows and written like an
+export (SavedModel -> .tflite + metadata.json); recordings are test windows stretched back to
+their 3 s at 50 Hz and concatenated. The real-data test trains a small supervised inertial model
+on UTD-MHAD, exports it with tfhar.export and labels a recording made of raw test sequences.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.io
+import scipy.signal
+
+from tfhar import export, predict, tflite_utils, train
+from tfhar.config import load_config
+from tfhar.tflite_utils import LiteRTModel
+
+ROOT = Path(__file__).resolve().parents[1]
+DURATION_S = 3.0  # What one synthetic window stands for.
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    """(folder with model_<format>.tflite + metadata.json, synthetic test Record)."""
+    folder = tmp_path_factory.mktemp("predict") / "model"
+    config = load_config(ROOT / "configs" / "synthetic" / "simclr_inertial.yaml",
+                         ["data.options.noise=0.05"])
+    train_split, _, test = train.prepare_data(config, main_job=False)
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((50, 6))
+    x = keras.layers.Rescaling([1.0, 1.0, 1.0, 0.01, 0.01, 0.01])(inputs)
+    x = keras.layers.Conv1D(32, 5, activation="relu")(x)
+    x = keras.layers.Dense(32, activation="relu")(keras.layers.GlobalAveragePooling1D()(x))
+    model = keras.Model(inputs, keras.layers.Dense(6, activation="softmax")(x))
+    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    model.fit(train_split.inertial, train_split.labels, epochs=60, batch_size=36, verbose=0)
+    model.export(str(folder / "saved_model"), verbose=False)
+    for fmt in ("float32", "int8"):
+        content = tflite_utils.convert(folder / "saved_model", fmt, train_split.inertial)
+        (folder / f"model_{fmt}.tflite").write_bytes(content)
+    request = export.ExportRequest(folder, folder, ("float32", "int8"))
+    accuracy = float(np.mean(model.predict(test.inertial, verbose=0).argmax(1) == test.labels))
+    export.write_json(folder / "metadata.json",
+                      export.metadata(request, config, train_split, accuracy, {}))
+    return folder, test
+
+
+def recording(windows: np.ndarray, channels, rate: float = 50.0, time_column: str | None = "time"
+              ) -> pd.DataFrame:
+    """Windows (N, 50, C) stretched to DURATION_S at `rate` and concatenated, as a CSV table."""
+    samples = round(DURATION_S * rate)
+    raw = np.concatenate([scipy.signal.resample(w, samples, axis=0) for w in windows])
+    frame = pd.DataFrame(raw, columns=list(channels))
+    if time_column:
+        frame.insert(0, time_column, np.arange(len(raw)) / rate)
+    return frame
+
+
+def run_predict(tmp_path: Path, model: Path, frame: pd.DataFrame, *options: str):
+    """(exit code, per-window table or None)."""
+    frame.to_csv(tmp_path / "recording.csv", index=False)
+    out = tmp_path / "windows.csv"
+    code = predict.main(["--model", str(model), "--input", str(tmp_path / "recording.csv"),
+                         "--output", str(out), *options])
+    return code, (pd.read_csv(out) if code == 0 else None)
+
+
+@pytest.mark.parametrize("fmt", ["float32", "int8"])
+def test_windows_aligned_with_segments_match_the_model(bundle, tmp_path, fmt):
+    folder, test = bundle
+    picked = np.arange(0, len(test), 12)  # 12 windows, every class twice.
+    code, table = run_predict(tmp_path, folder / f"model_{fmt}.tflite",
+                              recording(test.inertial[picked], test.channel_names),
+                              "--hop", str(DURATION_S))
+    assert code == 0
+    expected = LiteRTModel(folder / f"model_{fmt}.tflite").predict(test.inertial[picked])
+    assert len(table) == len(picked)
+    np.testing.assert_allclose(table["start_s"], DURATION_S * np.arange(len(picked)))
+    np.testing.assert_allclose(table["end_s"] - table["start_s"], DURATION_S)
+    assert list(table["label"]) == [test.class_names[i] for i in expected.argmax(1)]
+    # Resampling 150 samples back to 50 steps restores the windows the model was tested on.
+    np.testing.assert_allclose(table["probability"], expected.max(1), atol=2e-3)
+    true = [test.class_names[i] for i in test.labels[picked]]
+    assert np.mean(table["label"] == true) >= 0.75
+
+
+def test_default_hop_is_half_a_window_and_segments_merge(bundle, tmp_path, capsys):
+    folder, test = bundle
+    windows = test.inertial[test.labels == 2][:3]  # One activity for 9 s.
+    code, table = run_predict(tmp_path, folder / "model_float32.tflite",
+                              recording(windows, test.channel_names))
+    assert code == 0
+    np.testing.assert_allclose(table["start_s"], np.arange(0, 6.01, 1.5))
+    out = capsys.readouterr().out
+    segment_lines = out.split("segments:\n")[1].strip().splitlines()
+    changes = int(np.sum(table["label"].to_numpy()[1:] != table["label"].to_numpy()[:-1]))
+    assert len(segment_lines) == 1 + changes
+    assert segment_lines[0].split()[0] == "0.00"
+    assert segment_lines[-1].split()[2] == f"{table['end_s'].iloc[-1]:.2f}"
+
+
+@pytest.mark.parametrize("time_column, options", [
+    (None, ["--rate", "100"]),  # Rate given on the command line.
+    ("timestamp", []),  # Rate read from the time column.
+])
+def test_other_rates_give_the_same_labels(bundle, tmp_path, time_column, options):
+    folder, test = bundle
+    picked = np.arange(0, len(test), 24)
+    model = folder / "model_float32.tflite"
+    _, at_50 = run_predict(tmp_path, model, recording(test.inertial[picked],
+                                                     test.channel_names), "--hop", "3")
+    code, at_100 = run_predict(
+        tmp_path, model, recording(test.inertial[picked], test.channel_names, 100.0,
+                                   time_column), "--hop", "3", *options)
+    assert code == 0
+    assert list(at_100["label"]) == list(at_50["label"])
+    np.testing.assert_allclose(at_100["start_s"], at_50["start_s"])
+
+
+def test_segments_merge_consecutive_equal_labels():
+    windows = pd.DataFrame({"start_s": [0.0, 1.0, 2.0, 3.0], "end_s": [2.0, 3.0, 4.0, 5.0],
+                            "label": ["a", "a", "b", "a"], "probability": [0.5, 0.7, 0.9, 0.4]})
+    merged = predict.segments(windows)
+    assert merged.to_dict("list") == {
+        "start_s": [0.0, 2.0, 3.0], "end_s": [3.0, 4.0, 5.0], "label": ["a", "b", "a"],
+        "windows": [2, 1, 1], "mean_probability": [0.6, 0.9, 0.4]}
+
+
+def _bad_case(case: str, folder: Path, test, tmp_path: Path) -> tuple[Path, pd.DataFrame]:
+    model = folder / "model_float32.tflite"
+    frame = recording(test.inertial[:2], test.channel_names)
+    if case == "missing channel":
+        frame = frame.drop(columns=["gyro_y"])
+    elif case == "NaN":
+        frame.loc[10, "acc_x"] = np.nan
+    elif case == "shorter than D":
+        frame = frame.iloc[:100]
+    elif case == "no metadata":
+        model = tmp_path / "lonely" / "model.tflite"
+        model.parent.mkdir()
+        shutil.copy(folder / "model_float32.tflite", model)
+    elif case == "not a tflite":
+        model = tmp_path / "fake" / "model.tflite"
+        model.parent.mkdir()
+        model.write_text("not a flatbuffer")
+        shutil.copy(folder / "metadata.json", model.parent / "metadata.json")
+    elif case == "wrong model type":
+        model = folder / "saved_model" / "saved_model.pb"
+    elif case == "metadata mismatch":
+        model = tmp_path / "other" / "model.tflite"
+        model.parent.mkdir()
+        shutil.copy(folder / "model_float32.tflite", model)
+        meta = json.loads((folder / "metadata.json").read_text())
+        meta["class_names"] = meta["class_names"][:4]
+        (model.parent / "metadata.json").write_text(json.dumps(meta))
+    return model, frame
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing channel", "lacks channel column(s) gyro_y"),
+    ("NaN", "column 'acc_x' at data row 11"),
+    ("shorter than D", "shorter than one 3.00 s window"),
+    ("no metadata", "no metadata.json beside"),
+    ("not a tflite", "cannot load it with LiteRT"),
+    ("wrong model type", "expected an existing .tflite file"),
+    ("metadata mismatch", "its metadata.json says (1, 50, 6) and 4 classes"),
+])
+def test_bad_input_one_line_exit_2(bundle, tmp_path, capsys, case, message):
+    folder, test = bundle
+    model, frame = _bad_case(case, folder, test, tmp_path)
+    code, table = run_predict(tmp_path, model, frame)
+    err = capsys.readouterr().err
+    assert code == 2 and table is None
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "windows.csv").exists()
+
+
+# The real-data test: a model small enough to train in under a minute on two CPU cores (64%
+# test accuracy; it labels about 74% of the windows inside one segment right).
+UTD_SETTINGS = ["runtime.verbose=0", "finetune.epochs=15", "finetune.batch_size=32",
+                "finetune.learning_rate=0.003", "model.inertial.filters=[32,64,64]",
+                "model.inertial.num_layers=1", "model.inertial.feedforward_dim=128",
+                "model.inertial.reduction=mean"]
+
+
+def test_utd_mhad_recording_segments_are_labelled(utd_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("TFHAR_DATA_DIR", str(utd_root.parent))
+    run_dir, out = tmp_path / "run", tmp_path / "model"
+    args = ["--config", str(ROOT / "configs" / "utd_mhad" / "supervised_inertial.yaml"),
+            "--run-dir", str(run_dir)]
+    assert train.main(args + [a for s in UTD_SETTINGS for a in ("--set", s)]) == 0
+    assert export.main(["--run-dir", str(run_dir), "--out", str(out),
+                        "--formats", "float32"]) == 0
+    meta = json.loads((out / "metadata.json").read_text())
+    duration = meta["window"]["duration_s"]
+    test = train.prepare_data(load_config(run_dir / "config.yaml"), main_job=False)[2]
+    probabilities = LiteRTModel(out / "model_float32.tflite").predict(test.inertial)
+    # Per test subject, six sequences of different actions that the model gets right, each
+    # lasting about one window (the model saw whole sequences in training): 24 segments.
+    known = ((probabilities.argmax(1) == test.labels) & (probabilities.max(1) > 0.6)
+             & (test.durations > 0.8 * duration) & (test.durations < 1.4 * duration))
+    rows = [int(np.flatnonzero(known & (test.subjects == subject) & (test.labels == label))[0])
+            for subject in (2, 4, 6, 8)
+            for label in np.unique(test.labels[known & (test.subjects == subject)])[:6]]
+    assert len(rows) == 24
+    pieces = [scipy.io.loadmat(utd_root / "Inertial" / f"a{test.labels[i] + 1}_s"
+                               f"{test.subjects[i]}_t{test.trials[i]}_inertial.mat")["d_iner"]
+              for i in rows]
+    bounds = np.cumsum([0] + [len(p) for p in pieces]) / meta["raw_rate_hz"]
+    frame = pd.DataFrame(np.concatenate(pieces), columns=meta["channels"]["names"])
+    code, table = run_predict(tmp_path, out / "model_float32.tflite", frame,
+                              "--hop", str(duration / 4))
+    assert code == 0
+    # A window is judged where one segment holds most of it (over 75%), against that segment.
+    overlap = (np.minimum(table["end_s"].to_numpy()[:, None], bounds[None, 1:])
+               - np.maximum(table["start_s"].to_numpy()[:, None], bounds[None, :-1]))
+    inside = overlap.max(1) > 0.75 * duration
+    truth = np.array([test.class_names[test.labels[i]] for i in rows])[overlap.argmax(1)]
+    share = np.mean(table["label"].to_numpy()[inside] == truth[inside])
+    assert inside.sum() >= 30
+    assert share >= 0.6, f"{share:.2f} of {inside.sum()} windows labelled right"
