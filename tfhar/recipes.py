@@ -28,9 +28,15 @@ from tfhar.models import ClassifierModel, CMCModel, SimCLRModel
 
 @dataclass
 class Splits:
-    train: Record
+    train: Record  # The labelled training windows (a fraction of them when semi-supervised).
     val: Record | None
     test: Record
+    unlabeled: Record | None = None  # Every training window, for pre-training (default: train).
+
+    @property
+    def pretrain(self) -> Record:
+        """The windows pre-training sees (without their labels)."""
+        return self.train if self.unlabeled is None else self.unlabeled
 
 
 @dataclass
@@ -107,11 +113,11 @@ def pretrain_simclr(ctx: RunContext, modality: str) -> keras.Model:
         print(f"[{stage}] done earlier, loading {path}", flush=True)
         return keras.models.load_model(path)
     batch_size, temperature, epochs = _pretrain_settings(config, modality)
-    windows = getattr(ctx.splits.train, modality)
+    windows = getattr(ctx.splits.pretrain, modality)
     augmenter = builders.build_augmenters(config, (modality,))[modality]
     dataset = simclr_dataset(windows, augmenter, batch_size, seed=config.runtime.seed)
     with ctx.strategy.scope():
-        encoder = builders.build_encoder(config, modality, ctx.splits.train)
+        encoder = builders.build_encoder(config, modality, ctx.splits.pretrain)
         head = builders.build_projection(config, encoder, f"{modality}_projection")
         model = SimCLRModel(encoder, head, temperature)
         model.compile(optimizer=keras.optimizers.Adam(config.pretrain.learning_rate),
@@ -134,7 +140,7 @@ def pretrain_cmc(ctx: RunContext) -> dict[str, keras.Model]:
     if all(p.is_file() for p in paths.values()):
         print(f"[{stage}] done earlier, loading {ctx.run_dir / 'encoders'}", flush=True)
         return {m: keras.models.load_model(p) for m, p in paths.items()}
-    train = ctx.splits.train
+    train = ctx.splits.pretrain
     augmenters = builders.build_augmenters(config, ("inertial", "skeleton"))
     dataset = cmc_dataset(train.inertial, train.skeleton, augmenters["inertial"],
                           augmenters["skeleton"], config.pretrain.batch_size,
@@ -164,6 +170,15 @@ def _features(record: Record, modalities: tuple[str, ...]) -> dict[str, np.ndarr
     return {m: getattr(record, m) for m in modalities}
 
 
+def _best_logged(path: Path, monitor: str, mode: str) -> float | None:
+    """The best `monitor` value in a stage's CSV history, if it logged any."""
+    try:
+        values = pd.read_csv(path)[monitor].dropna()
+    except (FileNotFoundError, pd.errors.EmptyDataError, KeyError):
+        return None
+    return None if values.empty else float(values.max() if mode == "max" else values.min())
+
+
 def train_classifier(ctx: RunContext, stage: str, encoders: dict[str, keras.Model],
                      trainable_encoders: bool, augment: bool) -> ClassifierModel:
     """Fit encoders + classifier on the labelled training split; keep the best-on-validation."""
@@ -188,8 +203,12 @@ def train_classifier(ctx: RunContext, stage: str, encoders: dict[str, keras.Mode
                               section.batch_size)
     monitor, mode = ("val_accuracy", "max") if val is not None else ("loss", "min")
     callbacks = _callbacks(ctx, stage, monitor, mode, section.lr_patience, section.lr_factor)
-    callbacks.append(keras.callbacks.ModelCheckpoint(
-        str(best), monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True))
+    # Before the CSV logger, so a logged epoch's weights are saved when it is the best; and an
+    # interrupted stage keeps the best of the epochs it logged before (none when it starts).
+    callbacks.insert(1, keras.callbacks.ModelCheckpoint(
+        str(best), monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True,
+        initial_value_threshold=_best_logged(ctx.run_dir / "logs" / f"history_{stage}.csv",
+                                             monitor, mode) if best.is_file() else None))
     done = ctx.run_dir / "checkpoints" / f"{stage}.done"
     start = time.perf_counter()
     history = None
@@ -198,6 +217,9 @@ def train_classifier(ctx: RunContext, stage: str, encoders: dict[str, keras.Mode
                             verbose=config.runtime.verbose, shuffle=False, callbacks=callbacks)
         done.touch()
     if best.is_file():
+        if not model.optimizer.built:  # A finished stage, resumed: the file holds its state too.
+            with ctx.strategy.scope():
+                model.optimizer.build(model.trainable_variables)
         model.load_weights(best)
     _summarize(ctx, stage, history, time.perf_counter() - start,
                f"; best {monitor} checkpoint used" if best.is_file() else "")

@@ -46,6 +46,8 @@ def default_run_dir(config: Config, config_path: Path) -> Path:
 
 def check_run_dir(run_dir: Path, config: Config, overwrite: bool) -> bool:
     """True when `run_dir` already holds this config (resume); refuse a different one."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunDirError(f"run directory {str(run_dir)!r} is a file; choose another --run-dir")
     saved = run_dir / "config.yaml"
     if not saved.is_file():
         if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
@@ -61,7 +63,17 @@ def check_run_dir(run_dir: Path, config: Config, overwrite: bool) -> bool:
 
 
 def prepare_data(config: Config, main_job: bool):
-    """Load and split the dataset (fetching UTD-MHAD for the main job when it is absent)."""
+    """(labelled training windows, validation, test): see `load_splits`."""
+    splits = load_splits(config, main_job)
+    return splits["labeled"], splits["val"], splits["test"]
+
+
+def load_splits(config: Config, main_job: bool) -> dict:
+    """Load and split the dataset (fetching UTD-MHAD for the main job when it is absent).
+
+    {"train": every training window (pre-training sees them all, unlabelled), "labeled": the
+    `data.label_fraction` of them that fine-tuning and supervised training see, "val", "test"}.
+    """
     import tfhar.data as data
 
     root = config.data.root
@@ -72,17 +84,24 @@ def prepare_data(config: Config, main_job: bool):
     record = data.load(config.data.dataset, root=root, modalities=config.data.modalities,
                        **options)
     splits = data.split(record, config.data.protocol)
-    train = splits["train"]
+    labeled = splits["train"]
     if config.data.label_fraction < 1.0:
-        train = data.label_fraction(train, config.data.label_fraction,
-                                    config.data.label_fraction_seed)
-    return train, splits.get("val"), splits["test"]
+        labeled = data.label_fraction(labeled, config.data.label_fraction,
+                                      config.data.label_fraction_seed)
+    return {"train": splits["train"], "labeled": labeled, "val": splits.get("val"),
+            "test": splits["test"]}
 
 
 def check_given_encoders(config: Config, train) -> None:
     """Load each `finetune.encoders` file once and check it fits the data, before any write."""
     if not config.finetune.encoders:
         return
+    if config.method == "supervised":
+        raise ConfigError("finetune.encoders: method 'supervised' trains its encoders from "
+                          "scratch; pre-trained encoders are for simclr, simclr_fusion and cmc")
+    if config.method == "cmc" and len(config.finetune.encoders) != 2:
+        raise ConfigError("finetune.encoders: method 'cmc' pre-trains both encoders together; "
+                          "give both inertial and skeleton, or neither")
     import keras
 
     import tfhar.models  # noqa: F401  (registers the custom layers for loading)
@@ -96,14 +115,44 @@ def check_given_encoders(config: Config, train) -> None:
             encoder = keras.models.load_model(path)
         except Exception as error:  # Keras raises many types for a bad file.
             raise ConfigError(f"finetune.encoders.{modality}: cannot load {path!r}: "
-                              f"{str(error).splitlines()[0]}") from None
+                              f"{(str(error).splitlines() or [type(error).__name__])[0]}"
+                              ) from None
         try:
             check_encoder_input(encoder, modality, train, path)
         except ValueError as error:
             raise ConfigError(f"finetune.encoders.{modality}: {error}") from None
 
 
-def run(config: Config, run_dir: Path, splits: tuple, resume: bool) -> dict:
+def check_models(config: Config, train) -> None:
+    """Build the encoders the run will train and check its contrastive batches fit the data.
+
+    The models refuse some values only once they see the data (e.g. a window too short for the
+    skeleton encoder); this catches them before anything is written.
+    """
+    from tfhar.builders import build_encoder
+
+    fresh = [m for m in config.data.modalities if m not in config.finetune.encoders]
+    for modality in fresh:
+        try:
+            build_encoder(config, modality, train)
+        except ValueError as error:
+            raise ConfigError(f"model.{modality}: cannot build the {modality} encoder for "
+                              f"this data: {error}") from None
+    batch_sizes = {}
+    if config.method == "cmc" and fresh:
+        batch_sizes["pretrain.batch_size"] = config.pretrain.batch_size
+    elif config.method in ("simclr", "simclr_fusion"):
+        for modality in fresh:
+            override = getattr(config.pretrain, modality).batch_size
+            key = "pretrain.batch_size" if override is None else f"pretrain.{modality}.batch_size"
+            batch_sizes[key] = override or config.pretrain.batch_size
+    for key, size in batch_sizes.items():
+        if size > len(train):
+            raise ConfigError(f"{key}: {size} is more than the {len(train)} training windows; "
+                              "a contrastive batch must be full, lower it")
+
+
+def run(config: Config, run_dir: Path, splits: dict, resume: bool) -> dict:
     """Train and test under the config's strategy and precision; write the run directory."""
     import keras
     import tensorflow as tf
@@ -116,10 +165,14 @@ def run(config: Config, run_dir: Path, splits: tuple, resume: bool) -> dict:
     set_precision(config.runtime.precision)
     for sub in ("checkpoints", "encoders", "logs"):
         (run_dir / sub).mkdir(parents=True, exist_ok=True)
-    ctx = recipes.RunContext(config, run_dir, recipes.Splits(*splits),
-                             strategy=recipes.builders.build_strategy(config.runtime.strategy))
+    ctx = recipes.RunContext(
+        config, run_dir,
+        recipes.Splits(splits["labeled"], splits["val"], splits["test"], splits["train"]),
+        strategy=recipes.builders.build_strategy(config.runtime.strategy))
+    labeled = (f" ({len(splits['labeled'])} labelled)"
+               if len(splits["labeled"]) < len(splits["train"]) else "")
     print(f"{'resuming' if resume else 'starting'} {config.method} on {config.data.dataset} "
-          f"({', '.join(config.data.modalities)}): train {len(ctx.splits.train)}, "
+          f"({', '.join(config.data.modalities)}): train {len(splits['train'])}{labeled}, "
           f"val {len(ctx.splits.val) if ctx.splits.val is not None else 0}, "
           f"test {len(ctx.splits.test)} -> {run_dir}", flush=True)
     start = time.perf_counter()
@@ -144,8 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(config_path, args.set)
         run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(config, config_path)
         resume = check_run_dir(run_dir, config, args.overwrite)
-        splits = prepare_data(config, main_job=args.config is None)
-        check_given_encoders(config, splits[0])
+        splits = load_splits(config, main_job=args.config is None)
+        check_given_encoders(config, splits["train"])
+        check_models(config, splits["train"])
     except (ConfigError, DataError, RunDirError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,84 @@
+"""Run options: seeding, reusing pre-trained encoders, the strategy, label fractions."""
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+import tfhar.builders
+import tfhar.recipes
+
+NO_AUGMENTATION = ["--set", "augment.inertial={}"]  # Spares tracing it where it does not matter.
+
+
+def test_same_config_and_seed_give_the_same_results(smoke_config, tiny, train_cli, tmp_path):
+    arguments = ["--config", smoke_config("simclr_inertial"), *tiny]
+    first = train_cli(tmp_path / "first", *arguments)
+    second = train_cli(tmp_path / "second", *arguments)
+    assert first.code == second.code == 0
+    assert second.metrics["accuracy"] == first.metrics["accuracy"]
+    assert second.metrics["confusion_matrix"] == first.metrics["confusion_matrix"]
+    pd.testing.assert_frame_equal(pd.read_csv(second.run_dir / "history.csv"),
+                                  pd.read_csv(first.run_dir / "history.csv"))
+
+
+def test_given_encoders_skip_pretraining(smoke_run, smoke_config, train_cli, tmp_path):
+    encoders = smoke_run("cmc").run_dir / "encoders"
+    run = train_cli(tmp_path / "reuse", "--config", smoke_config("cmc"),
+                    "--set", f"finetune.encoders.inertial={encoders / 'inertial.keras'}",
+                    "--set", f"finetune.encoders.skeleton={encoders / 'skeleton.keras'}",
+                    "--set", "finetune.epochs=3")
+    assert run.code == 0
+    assert "[pretrain" not in run.stdout
+    assert "[finetune] " in run.stdout
+    assert not list((run.run_dir / "logs").glob("history_pretrain*"))
+    assert set(run.metrics["stage_wall_time_s"]) == {"finetune"}
+    assert run.metrics["num_test_samples"] == smoke_run("cmc").metrics["num_test_samples"]
+    # The classifier was fine-tuned on the given (frozen) encoders, not on fresh ones.
+    for modality in ("inertial", "skeleton"):
+        given = keras.models.load_model(encoders / f"{modality}.keras")
+        used = keras.models.load_model(run.run_dir / "model" / f"{modality}_encoder.keras")
+        for a, b in zip(given.get_weights(), used.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_mirrored_strategy_runs_on_one_cpu_replica(smoke_config, tiny, train_cli, tmp_path,
+                                                   monkeypatch):
+    built, build_strategy = [], tfhar.builders.build_strategy
+
+    def spy(name: str) -> tf.distribute.Strategy:
+        built.append(build_strategy(name))
+        return built[-1]
+
+    monkeypatch.setattr(tfhar.builders, "build_strategy", spy)
+    run = train_cli(tmp_path / "mirrored", "--config", smoke_config("simclr_inertial"), *tiny,
+                    *NO_AUGMENTATION, "--set", "runtime.strategy=mirrored")
+    assert run.code == 0
+    assert [type(s) for s in built] == [tf.distribute.MirroredStrategy]
+    assert built[0].num_replicas_in_sync == 1
+    assert 0.0 <= run.metrics["accuracy"] <= 1.0
+
+
+def test_label_fraction_limits_fine_tuning_not_pretraining(smoke_config, tiny, train_cli,
+                                                           tmp_path, monkeypatch):
+    pretrain_sizes, labeled_sizes = [], []
+    simclr_dataset, labeled_dataset = tfhar.recipes.simclr_dataset, tfhar.recipes.labeled_dataset
+
+    def spy_simclr(windows, *args, **kwargs):
+        pretrain_sizes.append(len(windows))
+        return simclr_dataset(windows, *args, **kwargs)
+
+    def spy_labeled(features, labels, *args, **kwargs):
+        labeled_sizes.append(len(labels))
+        return labeled_dataset(features, labels, *args, **kwargs)
+
+    monkeypatch.setattr(tfhar.recipes, "simclr_dataset", spy_simclr)
+    monkeypatch.setattr(tfhar.recipes, "labeled_dataset", spy_labeled)
+    run = train_cli(tmp_path / "fraction", "--config", smoke_config("simclr_inertial"), *tiny,
+                    *NO_AUGMENTATION, "--set", "data.label_fraction=0.5")
+    assert run.code == 0
+    # Train subjects 1, 3, 5 x 6 classes x 2 windows = 36; half of each class is labelled.
+    assert pretrain_sizes == [36]
+    assert labeled_sizes[0] == 18  # The training set; then validation (12) and test (48).
+    assert labeled_sizes[1:] == [12, 48]
+    assert "train 36 (18 labelled)" in run.stdout

@@ -1,0 +1,129 @@
+"""Resuming: a killed run continues from its last completed epoch; run directories are guarded."""
+
+import hashlib
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """{relative path: content hash} of every file under `folder` (directories as "dir")."""
+    return {str(path.relative_to(folder)): "dir" if path.is_dir()
+            else hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*"))}
+
+
+def test_killed_pretraining_resumes_from_its_last_completed_epoch(smoke_config, train_cli,
+                                                                  tmp_path):
+    run_dir = tmp_path / "run"
+    epochs = 12
+    arguments = ["--config", smoke_config("simclr_inertial"), "--set", f"pretrain.epochs={epochs}",
+                 "--set", "finetune.epochs=1",
+                 "--set", "data.options.samples_per_class_per_subject=2"]
+    history = run_dir / "logs" / "history_pretrain_simclr_inertial.csv"
+    with open(tmp_path / "first.log", "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tfhar.train", "--run-dir", str(run_dir), *arguments],
+            stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 300
+        # Kill as soon as one pre-training epoch is logged: the header and one row.
+        while process.poll() is None and time.monotonic() < deadline and not (
+                history.is_file() and len(history.read_text().splitlines()) >= 2):
+            time.sleep(0.05)
+        process.kill()  # SIGKILL, and no signal at all once the process has been reaped.
+        assert process.wait() == -signal.SIGKILL, (tmp_path / "first.log").read_text()[-3000:]
+    logged_before = pd.read_csv(history)
+    assert 1 <= len(logged_before) < epochs
+    assert not (run_dir / "encoders" / "inertial.keras").exists()
+    assert not (run_dir / "metrics.json").exists()
+
+    # The same command again (in this process, which spares a TensorFlow import).
+    second = train_cli(run_dir, *arguments)
+    assert second.code == 0
+    assert second.stdout.startswith("resuming simclr")
+    logged = pd.read_csv(history)
+    resumed_at = logged["epoch"].iloc[len(logged_before)]
+    assert resumed_at >= 1  # Continued, not restarted at epoch 0.
+    assert logged["epoch"].is_monotonic_increasing and logged["epoch"].is_unique
+    assert logged["epoch"].iloc[-1] == epochs - 1
+    # Keras counts the resumed epochs from where the backup left off too.
+    shown = [int(k) for k in re.findall(rf"^Epoch (\d+)/{epochs}$", second.stdout, re.M)]
+    assert shown[0] == resumed_at + 1
+    assert (run_dir / "metrics.json").is_file()
+
+
+def test_same_config_resumes_a_finished_run_without_training(copied_run, smoke_config,
+                                                             smoke_run, train_cli, recwarn):
+    run_dir = copied_run("supervised_multimodal")
+    history = (run_dir / "history.csv").read_text()
+    again = train_cli(run_dir, "--config", smoke_config("supervised_multimodal"))
+    assert again.code == 0
+    assert not [w for w in recwarn if "Skipping variable loading" in str(w.message)]
+    assert again.stdout.startswith("resuming supervised")
+    assert "Epoch " not in again.stdout  # Nothing trained again.
+    assert (run_dir / "history.csv").read_text() == history
+    original = smoke_run("supervised_multimodal").metrics
+    assert again.metrics["accuracy"] == original["accuracy"]
+    assert again.metrics["confusion_matrix"] == original["confusion_matrix"]
+
+
+def test_resumed_fine_tuning_keeps_the_best_checkpoint_of_earlier_epochs(smoke_config, tiny,
+                                                                         train_cli, tmp_path):
+    run_dir = tmp_path / "run"
+    arguments = ["--config", smoke_config("supervised_multimodal"), *tiny,
+                 "--set", "data.modalities=[inertial]"]
+    assert train_cli(run_dir, *arguments).code == 0
+    # As if the stage had been interrupted after an epoch with a perfect validation accuracy.
+    (run_dir / "checkpoints" / "supervised.done").unlink()
+    log = run_dir / "logs" / "history_supervised.csv"
+    logged = pd.read_csv(log)
+    logged.loc[len(logged) - 1, "val_accuracy"] = 1.0
+    logged.to_csv(log, index=False)
+    best = run_dir / "checkpoints" / "supervised_best.weights.h5"
+    saved_at = best.stat().st_mtime_ns
+
+    assert train_cli(run_dir, *arguments).code == 0
+    assert len(pd.read_csv(log)) == len(logged) + 1  # It trained again...
+    assert best.stat().st_mtime_ns == saved_at  # ...but no epoch beat the earlier best.
+
+
+def test_a_run_directory_with_another_config_is_refused(copied_run, smoke_config, train_cli,
+                                                        capsys):
+    run_dir = copied_run("supervised_multimodal")
+    before = snapshot(run_dir)
+    refused = train_cli(run_dir, "--config", smoke_config("supervised_multimodal"),
+                        "--set", "finetune.epochs=3")
+    assert refused.code == 2
+    assert refused.stdout == ""
+    error = capsys.readouterr().err.splitlines()
+    assert len(error) == 1
+    assert error[0].startswith("error: ") and str(run_dir) in error[0]
+    assert "different config" in error[0]
+    assert snapshot(run_dir) == before
+
+
+def test_a_non_empty_directory_without_a_config_is_refused(smoke_config, tmp_path, train_cli,
+                                                           capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    refused = train_cli(tmp_path, "--config", smoke_config("cmc"))
+    assert refused.code == 2
+    error = capsys.readouterr().err.splitlines()
+    assert len(error) == 1 and error[0].startswith("error: ") and str(tmp_path) in error[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_overwrite_replaces_a_run_with_another_config(copied_run, smoke_config, tiny,
+                                                      train_cli):
+    run_dir = copied_run("supervised_multimodal")
+    (run_dir / "stale.txt").write_text("from the old run")
+    run = train_cli(run_dir, "--config", smoke_config("supervised_multimodal"), *tiny,
+                    "--set", "data.modalities=[inertial]", "--overwrite")
+    assert run.code == 0
+    assert run.metrics["modalities"] == ["inertial"]
+    assert not (run_dir / "stale.txt").exists()
+    assert len(pd.read_csv(run_dir / "history.csv")) == 1  # The old run's epochs are gone.
