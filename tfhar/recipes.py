@@ -293,7 +293,7 @@ def save_trained_model(ctx: RunContext, model: ClassifierModel) -> None:
 
 
 def write_artifacts(ctx: RunContext, metrics: dict) -> None:
-    """Per-class F1 table and confusion-matrix plot beside metrics.json."""
+    """Per-class F1 table, confusion-matrix plot and (optionally) t-SNE maps of the features."""
     from tfhar.plots import plot_confusion_matrix
 
     table = pd.DataFrame({"class": list(metrics["per_class_f1"]),
@@ -302,3 +302,9 @@ def write_artifacts(ctx: RunContext, metrics: dict) -> None:
     plot_confusion_matrix(np.array(metrics["confusion_matrix"]), metrics["class_names"],
                           ctx.run_dir / "confusion_matrix.png",
                           title=f"{ctx.config.method}: test accuracy {metrics['accuracy']:.3f}")
+    if ctx.config.runtime.embedding_plot:
+        from tfhar.embedding import write_embedding_plots
+
+        encoders = {m: keras.models.load_model(ctx.run_dir / "model" / f"{m}_encoder.keras")
+                    for m in ctx.config.data.modalities}
+        write_embedding_plots(encoders, ctx.splits.test, ctx.run_dir, ctx.config.runtime.seed)

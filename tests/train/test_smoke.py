@@ -89,3 +89,15 @@ def test_help_lists_the_options():
     assert result.returncode == 0
     for option in ("--config", "--set", "--run-dir", "--overwrite"):
         assert option in result.stdout
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_figures_are_written(smoke_run, smoke_config, name):
+    run_dir = smoke_run(name).run_dir
+    assert (run_dir / "confusion_matrix.png").stat().st_size > 1000
+    assert (run_dir / "per_class_f1.csv").is_file()
+    config = load_config(smoke_config(name))
+    embeddings = sorted(p.name for p in run_dir.glob("embedding_*.png"))
+    expected = ([f"embedding_{m}.png" for m in sorted(config.data.modalities)]
+                if config.runtime.embedding_plot else [])
+    assert embeddings == expected
