@@ -28,6 +28,25 @@ def train(config: Path, run_dir: Path, overrides: list[str], log: Path) -> dict:
     return json.loads(metrics.read_text())
 
 
+def best_val_accuracy(run_dir: Path, metrics: dict) -> float | None:
+    """The validation accuracy (fraction) of the checkpoint a run tested, if it had one.
+
+    From metrics.json, or for runs written before it held the value, the best `val_accuracy`
+    of the classifier stage (`supervised` or `finetune`) in history.csv.
+    """
+    if metrics.get("val_accuracy") is not None:
+        return float(metrics["val_accuracy"])
+    try:
+        import pandas as pd
+
+        history = pd.read_csv(run_dir / "history.csv")
+        chosen = history[history.stage.isin(["supervised", "finetune"])]
+        values = chosen["val_accuracy"].dropna()
+    except (FileNotFoundError, KeyError, ValueError):
+        return None
+    return float(values.max()) if not values.empty else None
+
+
 def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.common import train, write_atomic
+from pipelines.common import best_val_accuracy, train, write_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +46,10 @@ def row_overrides(model: str, runs_dir: Path, seed: int) -> list[str]:
     return overrides
 
 
+def _percent(fraction: float | None) -> float | None:
+    return None if fraction is None else 100 * fraction
+
+
 def run_all(dataset: str, seeds: int, runs_dir: Path, only: list[str] | None) -> pd.DataFrame:
     rows = []
     for model, (stem, _, _) in ROWS[dataset].items():
@@ -60,6 +64,7 @@ def run_all(dataset: str, seeds: int, runs_dir: Path, only: list[str] | None) ->
                             row_overrides(model, runs_dir, seed), log)
             rows.append({"model": model, "seed": seed, "run_dir": str(run_dir),
                          "accuracy": 100 * metrics["accuracy"],
+                         "val_accuracy": _percent(best_val_accuracy(run_dir, metrics)),
                          "macro_f1": 100 * metrics["macro_f1"],
                          "num_test_samples": metrics["num_test_samples"],
                          "wall_time_s": metrics.get("wall_time_s", time.perf_counter() - start)})

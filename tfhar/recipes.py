@@ -267,7 +267,8 @@ def run_method(ctx: RunContext) -> dict:
         with ctx.strategy.scope():
             encoders = {m: builders.build_encoder(config, m, ctx.splits.train)
                         for m in modalities}
-        model = train_classifier(ctx, "supervised", encoders, trainable_encoders=True,
+        stage = "supervised"
+        model = train_classifier(ctx, stage, encoders, trainable_encoders=True,
                                  augment=config.finetune.augment)
     else:
         if config.method == "cmc":
@@ -275,11 +276,17 @@ def run_method(ctx: RunContext) -> dict:
         else:
             encoders = {m: given[m] if m in given else pretrain_simclr(ctx, m)
                         for m in modalities}
-        model = train_classifier(ctx, "finetune", encoders,
+        stage = "finetune"
+        model = train_classifier(ctx, stage, encoders,
                                  trainable_encoders=config.finetune.trainable_encoders,
                                  augment=config.finetune.augment)
     save_trained_model(ctx, model)
     metrics = evaluate_classifier(ctx, model, tuple(sorted(encoders)))
+    # The validation accuracy of the checkpoint tested: what variants are compared on.
+    val_accuracy = _best_logged(ctx.run_dir / "logs" / f"history_{stage}.csv", "val_accuracy",
+                                "max")
+    if val_accuracy is not None:
+        metrics["val_accuracy"] = val_accuracy
     return metrics
 
 

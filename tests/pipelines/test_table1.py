@@ -48,3 +48,21 @@ def test_fusion_reuses_the_simclr_encoders_of_its_seed(tmp_path):
             in overrides)
     assert (f"finetune.encoders.skeleton={tmp_path}/simclr_skeleton-seed2/encoders/skeleton.keras"
             in overrides)
+
+
+def test_runs_table_has_the_validation_accuracy(tmp_path, monkeypatch):
+    monkeypatch.setattr("subprocess.run", None)
+    fake_runs(tmp_path / "runs", 1, lambda model, seed: 0.8)
+    with_value = tmp_path / "runs" / "cmc-seed0" / "metrics.json"
+    with_value.write_text(json.dumps({**json.loads(with_value.read_text()), "val_accuracy": 0.9}))
+    # An older run without the value in metrics.json: read from its history.csv.
+    pd.DataFrame({"stage": ["finetune", "finetune", "pretrain_cmc"],
+                  "val_accuracy": [0.5, 0.75, None]}).to_csv(
+        tmp_path / "runs" / "supervised_skeleton-seed0" / "history.csv", index=False)
+    out = tmp_path / "out"
+    assert table1.main(["--seeds", "1", "--runs-dir", str(tmp_path / "runs"),
+                        "--out", str(out)]) == 0
+    runs = pd.read_csv(out / "table1_runs.csv").set_index("model")
+    assert runs.loc["cmc", "val_accuracy"] == pytest.approx(90.0)
+    assert runs.loc["skeleton supervised", "val_accuracy"] == pytest.approx(75.0)
+    assert runs["val_accuracy"].isna().sum() == 5

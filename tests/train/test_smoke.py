@@ -53,6 +53,11 @@ def test_metrics_json_is_consistent(smoke_run, smoke_config, name):
     assert len(metrics["per_class_f1"]) == NUM_CLASSES
     assert all(0.0 <= f1 <= 1.0 for f1 in metrics["per_class_f1"].values())
     assert metrics["macro_f1"] == pytest.approx(np.mean(list(metrics["per_class_f1"].values())))
+    # The tested checkpoint's validation accuracy: the best of the classifier stage's epochs.
+    history = pd.read_csv(smoke_run(name).run_dir / "history.csv")
+    stage = "supervised" if name.startswith("supervised") else "finetune"
+    assert metrics["val_accuracy"] == pytest.approx(
+        history[history.stage == stage].val_accuracy.max())
 
 
 @pytest.mark.parametrize("name", NAMES)
