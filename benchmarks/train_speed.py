@@ -13,17 +13,16 @@ PyTorch code, measured on the same 2-core CPU: CMC 77, SimCLR inertial 70, SimCL
 supervised multimodal 75, supervised inertial 137 clips/s.
 """
 
-from __future__ import annotations
+from __future__ import annotations  # noqa: I001  (tfhar first: it sets TF's environment)
 
 import argparse
 import resource
 import time
 from pathlib import Path
 
+import tfhar.data as data
 import keras
 import tensorflow as tf
-
-import tfhar.data as data
 from tfhar import builders
 from tfhar.config import load_config
 from tfhar.input import cmc_dataset, labeled_dataset, simclr_dataset

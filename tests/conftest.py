@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+import tfhar  # noqa: F401  (before TensorFlow loads: it sets TF's environment, as for users)
+
 
 @pytest.fixture(scope="session")
 def utd_root() -> Path:

@@ -5,8 +5,10 @@ import math
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfhar.models.encoders import (
+    FusedBatchNormalization,
     SinusoidalPositionalEncoding,
     TemporalDifference,
     TransformerEncoderLayer,
@@ -151,3 +153,47 @@ def test_encoder_save_and_reload_gives_identical_outputs(encoder_and_input, tmp_
     np.testing.assert_array_equal(restored.predict(x, verbose=0), encoder.predict(x, verbose=0))
     assert len(restored.trainable_weights) == len(encoder.trainable_weights)
     assert [w.trainable for w in restored.weights] == [w.trainable for w in encoder.weights]
+
+
+@pytest.mark.parametrize("shape", [(8, 10, 4), (8, 5, 6, 4)])
+def test_fused_batch_norm_matches_keras_batch_norm(shape):
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(1.0, 3.0, shape), tf.float32)
+    weights = tf.constant(np.arange(shape[-1]) ** 2, tf.float32)
+    keras_bn = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+    fused_bn = FusedBatchNormalization(momentum=0.9, epsilon=1e-5)
+    for layer in (keras_bn, fused_bn):
+        layer.build(shape)
+    fused_bn.set_weights([w + 0.5 for w in keras_bn.get_weights()])
+    keras_bn.set_weights(fused_bn.get_weights())
+    outputs, gradients = [], []
+    for layer in (keras_bn, fused_bn):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(tf.sin(y) * weights)
+        outputs.append(y.numpy())
+        gradients.append(tape.gradient(loss, [x, layer.gamma, layer.beta]))
+    np.testing.assert_allclose(outputs[1], outputs[0], atol=1e-5)
+    for fused, reference in zip(gradients[1], gradients[0], strict=True):
+        np.testing.assert_allclose(fused.numpy(), reference.numpy(), rtol=1e-4, atol=1e-3)
+    # Moving statistics: the same mean; the variance unbiased (PyTorch) instead of biased.
+    batch_mean = x.numpy().reshape(-1, shape[-1]).mean(0)
+    batch_var = x.numpy().reshape(-1, shape[-1]).var(0, ddof=1)
+    np.testing.assert_allclose(fused_bn.moving_mean.numpy(), 0.9 * 0.5 + 0.1 * batch_mean,
+                               rtol=1e-5)
+    np.testing.assert_allclose(fused_bn.moving_variance.numpy(), 0.9 * 1.5 + 0.1 * batch_var,
+                               rtol=1e-5)
+    # Inference uses the moving statistics, as the Keras layer does with the same values.
+    keras_bn.set_weights(fused_bn.get_weights())
+    np.testing.assert_allclose(fused_bn(x).numpy(), keras_bn(x).numpy(), atol=1e-5)
+
+
+def test_fused_batch_norm_is_used_and_survives_saving(tmp_path):
+    encoder = build_skeleton_encoder(window_length=50, num_joints=4, num_coords=3)
+    assert any(isinstance(layer, FusedBatchNormalization) for layer in encoder.layers)
+    path = tmp_path / "encoder.keras"
+    encoder.save(path)
+    x = np.random.default_rng(0).normal(size=(2, 50, 4, 3)).astype("float32")
+    np.testing.assert_allclose(keras.models.load_model(path)(x).numpy(), encoder(x).numpy(),
+                               atol=1e-6)

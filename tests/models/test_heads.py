@@ -19,7 +19,8 @@ def _dense_units(model: keras.Model) -> list[int]:
 def test_projection_head_is_dense_bn_relu_dense():
     head = build_projection_head(40, hidden_dim=32, output_dim=8)
     kinds = [type(layer).__name__ for layer in head.layers[1:]]
-    assert kinds == ["Dense", "BatchNormalization", "ReLU", "Dense"]
+    assert kinds == ["Dense", "FusedBatchNormalization", "ReLU", "Dense"]
+    assert isinstance(head.layers[2], keras.layers.BatchNormalization)
     assert tuple(head(np.ones((3, 40), "float32")).shape) == (3, 8)
 
 
