@@ -170,6 +170,23 @@ def _features(record: Record, modalities: tuple[str, ...]) -> dict[str, np.ndarr
     return {m: getattr(record, m) for m in modalities}
 
 
+def _encoded(encoders: dict[str, keras.Model], record: Record, modalities: tuple[str, ...]
+             ) -> dict[str, np.ndarray]:
+    """Each modality's windows through its (frozen) encoder in inference mode, as float32."""
+    return {m: np.asarray(encoders[m].predict(getattr(record, m), batch_size=256, verbose=0),
+                          np.float32) for m in modalities}
+
+
+def _feature_passthrough(encoders: dict[str, keras.Model]) -> dict[str, keras.Model]:
+    """Identity "encoders" taking each encoder's features, to fit a classifier on them."""
+    passthrough = {}
+    for modality, encoder in encoders.items():
+        inputs = keras.Input(encoder.output_shape[1:], name=modality)
+        passthrough[modality] = keras.Model(
+            inputs, keras.layers.Identity(name="identity")(inputs), name=f"{modality}_features")
+    return passthrough
+
+
 def _best_logged(path: Path, monitor: str, mode: str) -> float | None:
     """The best `monitor` value in a stage's CSV history, if it logged any."""
     try:
@@ -180,27 +197,47 @@ def _best_logged(path: Path, monitor: str, mode: str) -> float | None:
 
 
 def train_classifier(ctx: RunContext, stage: str, encoders: dict[str, keras.Model],
-                     trainable_encoders: bool, augment: bool) -> ClassifierModel:
-    """Fit encoders + classifier on the labelled training split; keep the best-on-validation."""
+                     trainable_encoders: bool, augment: bool, on_features: bool | None = None
+                     ) -> ClassifierModel:
+    """Fit encoders + classifier on the labelled training split; keep the best-on-validation.
+
+    Frozen encoders without augmentation (linear / MLP evaluation, the paper's protocol) always
+    give the same features: they are computed once and the classifier is fitted on them alone,
+    which gives the same model as running the encoders every step, several times faster.
+    `on_features=False` forces running the encoders (for checks); True is an error unless the
+    encoders are frozen and augmentation is off.
+    """
     config, splits = ctx.config, ctx.splits
     modalities = tuple(sorted(encoders))
     section = config.finetune
     best = ctx.run_dir / "checkpoints" / f"{stage}_best.weights.h5"
+    fixed_features = not trainable_encoders and not augment
+    if on_features and not fixed_features:
+        raise ValueError("on_features needs frozen encoders and no augmentation")
+    on_features = fixed_features if on_features is None else on_features
+    start = time.perf_counter()  # The stage's time includes computing the features.
     with ctx.strategy.scope():
         classifier = builders.build_classifier(config, encoders, splits.train.num_classes)
         model = ClassifierModel(encoders, classifier, trainable_encoders=trainable_encoders)
-        model.compile(optimizer=keras.optimizers.Adam(section.learning_rate),
-                      jit_compile=config.runtime.jit_compile)
+        # `fitted` shares `classifier` with `model`: training it trains the model's classifier.
+        fitted = model if not on_features else ClassifierModel(
+            _feature_passthrough(encoders), classifier, trainable_encoders=False)
+        fitted.compile(optimizer=keras.optimizers.Adam(section.learning_rate),
+                       jit_compile=config.runtime.jit_compile)
+
+    def inputs(record: Record) -> dict[str, np.ndarray]:
+        if on_features:
+            return _encoded(encoders, record, modalities)
+        return _features(record, modalities)
+
     augmenters = builders.build_augmenters(config, modalities) if augment else None
-    train = labeled_dataset(_features(splits.train, modalities), splits.train.labels,
-                            section.batch_size, seed=config.runtime.seed, shuffle=True,
-                            augmenters=augmenters)
+    train = labeled_dataset(inputs(splits.train), splits.train.labels, section.batch_size,
+                            seed=config.runtime.seed, shuffle=True, augmenters=augmenters)
     with ctx.strategy.scope():
-        build_on(model, train, lambda batch: batch[0])
+        build_on(fitted, train, lambda batch: batch[0])
     val = None
     if splits.val is not None:
-        val = labeled_dataset(_features(splits.val, modalities), splits.val.labels,
-                              section.batch_size)
+        val = labeled_dataset(inputs(splits.val), splits.val.labels, section.batch_size)
     monitor, mode = ("val_accuracy", "max") if val is not None else ("loss", "min")
     callbacks = _callbacks(ctx, stage, monitor, mode, section.lr_patience, section.lr_factor)
     # Before the CSV logger, so a logged epoch's weights are saved when it is the best; and an
@@ -210,19 +247,19 @@ def train_classifier(ctx: RunContext, stage: str, encoders: dict[str, keras.Mode
         initial_value_threshold=_best_logged(ctx.run_dir / "logs" / f"history_{stage}.csv",
                                              monitor, mode) if best.is_file() else None))
     done = ctx.run_dir / "checkpoints" / f"{stage}.done"
-    start = time.perf_counter()
     history = None
     if not done.is_file():
-        history = model.fit(train, validation_data=val, epochs=section.epochs,
-                            verbose=config.runtime.verbose, shuffle=False, callbacks=callbacks)
+        history = fitted.fit(train, validation_data=val, epochs=section.epochs,
+                             verbose=config.runtime.verbose, shuffle=False, callbacks=callbacks)
         done.touch()
     if best.is_file():
-        if not model.optimizer.built:  # A finished stage, resumed: the file holds its state too.
+        if not fitted.optimizer.built:  # A finished stage, resumed: the file holds its state.
             with ctx.strategy.scope():
-                model.optimizer.build(model.trainable_variables)
-        model.load_weights(best)
+                fitted.optimizer.build(fitted.trainable_variables)
+        fitted.load_weights(best)
     _summarize(ctx, stage, history, time.perf_counter() - start,
-               f"; best {monitor} checkpoint used" if best.is_file() else "")
+               (f"; best {monitor} checkpoint used" if best.is_file() else "")
+               + ("; classifier fitted on the frozen encoders' features" if on_features else ""))
     return model
 
 
