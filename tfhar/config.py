@@ -112,6 +112,11 @@ class FinetuneConfig:
     trainable_encoders: bool = False  # True: full fine-tuning instead of frozen encoders.
     augment: bool = False  # Augment labelled examples during supervised / fine-tuning.
     encoders: dict[str, str] = _field({})  # {modality: path.keras}: skip pre-training.
+    # How frozen encoders run while the classifier trains: "inference" (BatchNorm moving
+    # statistics, no dropout: the paper's frozen encoder) or "train" (batch statistics that
+    # update the moving ones, dropout on; weights still frozen), which is what the authors'
+    # PyTorch Lightning code does, as Lightning puts every module back in training mode.
+    frozen_encoder_mode: str = _field("inference", choices=("inference", "train"))
 
 
 @dataclasses.dataclass(frozen=True)

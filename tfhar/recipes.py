@@ -211,14 +211,17 @@ def train_classifier(ctx: RunContext, stage: str, encoders: dict[str, keras.Mode
     modalities = tuple(sorted(encoders))
     section = config.finetune
     best = ctx.run_dir / "checkpoints" / f"{stage}_best.weights.h5"
-    fixed_features = not trainable_encoders and not augment
+    train_mode = not trainable_encoders and section.frozen_encoder_mode == "train"
+    fixed_features = not trainable_encoders and not augment and not train_mode
     if on_features and not fixed_features:
-        raise ValueError("on_features needs frozen encoders and no augmentation")
+        raise ValueError("on_features needs frozen encoders in inference mode and no "
+                         "augmentation")
     on_features = fixed_features if on_features is None else on_features
     start = time.perf_counter()  # The stage's time includes computing the features.
     with ctx.strategy.scope():
         classifier = builders.build_classifier(config, encoders, splits.train.num_classes)
-        model = ClassifierModel(encoders, classifier, trainable_encoders=trainable_encoders)
+        model = ClassifierModel(encoders, classifier, trainable_encoders=trainable_encoders,
+                                frozen_encoders_train_mode=train_mode)
         # `fitted` shares `classifier` with `model`: training it trains the model's classifier.
         fitted = model if not on_features else ClassifierModel(
             _feature_passthrough(encoders), classifier, trainable_encoders=False)

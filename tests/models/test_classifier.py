@@ -54,6 +54,36 @@ def test_trainable_encoder_updates_weights_and_batch_norm_statistics(
     assert all(moved[i] for i, w in enumerate(encoder.weights) if w.trainable)
 
 
+def test_train_mode_frozen_encoder_keeps_weights_but_updates_batch_norm_statistics(
+    tiny_inertial_encoder, inertial_batch, changed
+):
+    encoder = tiny_inertial_encoder()
+    classifier = build_mlp_classifier(encoder.output_shape[-1], 3, (16,))
+    model = ClassifierModel({"inertial": encoder}, classifier, trainable_encoders=False,
+                            frozen_encoders_train_mode=True)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), run_eagerly=True)
+    trainable_before = [w.numpy() for w in encoder.trainable_weights]
+    statistics_before = _batch_norm_statistics(encoder)
+    classifier_before = model.classifier.get_weights()
+    model.train_on_batch({"inertial": inertial_batch}, LABELS)
+    assert not any(changed(trainable_before, [w.numpy() for w in encoder.trainable_weights]))
+    assert all(changed(statistics_before, _batch_norm_statistics(encoder)))
+    assert all(changed(classifier_before, model.classifier.get_weights()))
+    # Inference is deterministic and uses the (updated) moving statistics.
+    first = model.predict(inertial_batch, verbose=0)
+    np.testing.assert_array_equal(model.predict(inertial_batch, verbose=0), first)
+    restored = ClassifierModel.from_config(model.get_config())
+    assert restored.frozen_encoders_train_mode
+
+
+def test_train_mode_needs_frozen_encoders(tiny_inertial_encoder):
+    encoder = tiny_inertial_encoder()
+    with pytest.raises(ValueError, match="frozen_encoders_train_mode"):
+        ClassifierModel({"inertial": encoder}, build_mlp_classifier(
+            encoder.output_shape[-1], 3, (16,)), trainable_encoders=True,
+            frozen_encoders_train_mode=True)
+
+
 @pytest.mark.parametrize("trainable_encoders", [False, True])
 def test_steps_lower_the_loss_and_report_accuracy(
     tiny_inertial_encoder, inertial_batch, trainable_encoders

@@ -13,8 +13,9 @@ from tfhar.data import load, split
 CONFIG = "configs/synthetic/simclr_inertial.yaml"
 
 
-def fine_tune(run_dir, on_features: bool, trainable: bool = False):
-    config = load_config(CONFIG, ["finetune.epochs=4", "runtime.verbose=0"])
+def fine_tune(run_dir, on_features: bool | None, trainable: bool = False,
+              overrides: tuple[str, ...] = ()):
+    config = load_config(CONFIG, ["finetune.epochs=4", "runtime.verbose=0", *overrides])
     splits = split(load("synthetic", modalities=("inertial",),
                         **dict(config.data.options)), "cross_subject")
     for sub in ("checkpoints", "encoders", "logs"):
@@ -52,3 +53,15 @@ def test_features_path_gives_the_encoder_path_model(tmp_path):
 def test_features_path_refuses_trainable_encoders(tmp_path):
     with pytest.raises(ValueError, match="frozen encoders"):
         fine_tune(tmp_path / "run", on_features=True, trainable=True)
+
+
+def test_train_mode_frozen_encoders_are_not_fitted_on_features(tmp_path):
+    config = load_config(CONFIG, ["finetune.frozen_encoder_mode=train"])
+    assert config.finetune.frozen_encoder_mode == "train"
+    with pytest.raises(ValueError, match="inference mode"):
+        fine_tune(tmp_path / "run", on_features=True,
+                  overrides=["finetune.frozen_encoder_mode=train"])
+    model, ctx, _ = fine_tune(tmp_path / "auto", on_features=None,
+                              overrides=["finetune.frozen_encoder_mode=train"])
+    assert model.frozen_encoders_train_mode
+    assert "features" not in ctx.stage_summaries[-1]

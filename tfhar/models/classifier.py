@@ -18,7 +18,11 @@ class ClassifierModel(keras.Model):
     `build_fusion_classifier`). `fit` data: (inputs, integer labels (B,)).
 
     With `trainable_encoders=False` the encoders are frozen (`trainable = False`) and always
-    run in inference mode: BatchNorm statistics are never updated and dropout is off.
+    run in inference mode: BatchNorm statistics are never updated and dropout is off. With
+    `frozen_encoders_train_mode=True` as well, their weights stay frozen (only the classifier
+    is optimized) but during training they run in training mode: BatchNorm normalizes with
+    batch statistics and updates its moving ones, dropout is on (what the authors' PyTorch
+    Lightning code ends up doing with its frozen encoders).
     Metrics: `loss` (sparse categorical cross entropy, float32) and `accuracy`.
     """
 
@@ -27,6 +31,7 @@ class ClassifierModel(keras.Model):
         encoders: Mapping[str, keras.Model],
         classifier: keras.Model,
         trainable_encoders: bool,
+        frozen_encoders_train_mode: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -38,15 +43,26 @@ class ClassifierModel(keras.Model):
             raise ValueError(
                 f"trainable_encoders must be True or False, got {trainable_encoders!r}"
             )
+        if not isinstance(frozen_encoders_train_mode, bool) or (
+            frozen_encoders_train_mode and trainable_encoders
+        ):
+            raise ValueError(
+                "frozen_encoders_train_mode must be True or False, and True only with "
+                f"trainable_encoders=False; got {frozen_encoders_train_mode!r}"
+            )
         self.modalities = tuple(encoders)
         self.encoders = dict(encoders)
         self.classifier = classifier
         self.trainable_encoders = trainable_encoders
+        self.frozen_encoders_train_mode = frozen_encoders_train_mode
+        # Train-mode frozen encoders stay `trainable` (Keras runs the BatchNorm of a
+        # non-trainable layer in inference mode); train_step leaves their weights out.
+        encoders_trainable = trainable_encoders or frozen_encoders_train_mode
         for encoder in self.encoders.values():
             # Keras' TF backend skips assigning the value a layer already has, which would leave
             # sublayers created later (e.g. at deserialization) as they were: toggle instead.
-            encoder.trainable = not trainable_encoders
-            encoder.trainable = trainable_encoders
+            encoder.trainable = not encoders_trainable
+            encoder.trainable = encoders_trainable
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 
@@ -62,7 +78,9 @@ class ClassifierModel(keras.Model):
         missing = [modality for modality in self.modalities if modality not in inputs]
         if missing:
             raise ValueError(f"inputs lack modalities {missing}; got keys {sorted(inputs)}")
-        encoder_training = bool(training) and self.trainable_encoders
+        encoder_training = bool(training) and (
+            self.trainable_encoders or self.frozen_encoders_train_mode
+        )
         features = {
             modality: self.encoders[modality](inputs[modality], training=encoder_training)
             for modality in self.modalities
@@ -91,7 +109,11 @@ class ClassifierModel(keras.Model):
         with tf.GradientTape() as tape:
             loss, labels, logits = self._loss_and_logits(data, training=True)
             scaled_loss = self.optimizer.scale_loss(scale_for_replicas(loss))
-        variables = self.trainable_variables
+        variables = (
+            self.classifier.trainable_variables
+            if self.frozen_encoders_train_mode
+            else self.trainable_variables
+        )
         self.optimizer.apply(tape.gradient(scaled_loss, variables), variables)
         return self._update_metrics(loss, labels, logits)
 
@@ -107,6 +129,7 @@ class ClassifierModel(keras.Model):
             },
             "classifier": keras.saving.serialize_keras_object(self.classifier),
             "trainable_encoders": self.trainable_encoders,
+            "frozen_encoders_train_mode": self.frozen_encoders_train_mode,
         }
 
     @classmethod
