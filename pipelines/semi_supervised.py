@@ -34,11 +34,10 @@ def run_in_process(config: Path, run_dir: Path, overrides: list[str], log: Path)
     metrics = run_dir / "metrics.json"
     if metrics.is_file():
         return json.loads(metrics.read_text())
-    import contextlib
-
-    import keras
+    import contextlib  # noqa: I001  (tfhar before keras: it sets TensorFlow's environment)
 
     from tfhar.train import main as train_main
+    import keras
 
     keras.backend.clear_session()
     argv = ["--config", str(config), "--run-dir", str(run_dir)]
