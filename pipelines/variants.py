@@ -27,16 +27,6 @@ TRAIN_MODE = "finetune.frozen_encoder_mode=train"
 # name -> (Table 1 row, config relative to configs/<dataset>/, overrides, reused encoders
 # {modality: Table 1 config stem whose seed-0 encoder to load}, what changes)
 VARIANTS = {
-    "supervised_skeleton_aug": (
-        "skeleton supervised", "variants/supervised_skeleton_aug.yaml", [], {},
-        "the authors' supervised skeleton augmentation (crop 70-100%, jitter 0.01, rotation "
-        "5 degrees) and linear classifier"),
-    "supervised_multimodal_aug": (
-        "multimodal supervised", "variants/supervised_multimodal_aug.yaml", [], {},
-        "the same skeleton augmentation, linear layer after the fusion, LR patience 5"),
-    "supervised_inertial_k5_linear": (
-        "inertial supervised", "variants/supervised_inertial_k5_linear.yaml", [], {},
-        "kernel 5 and a linear classifier (the authors' unimodal inertial config)"),
     "simclr_inertial_trainmode": (
         "inertial simclr", "simclr_inertial.yaml", [TRAIN_MODE],
         {"inertial": "simclr_inertial"},
@@ -53,6 +43,16 @@ VARIANTS = {
         "simclr fusion", "simclr_fusion.yaml", [TRAIN_MODE],
         {"inertial": "simclr_inertial", "skeleton": "simclr_skeleton"},
         "frozen encoders in training mode while fine-tuning"),
+    "supervised_skeleton_aug": (
+        "skeleton supervised", "variants/supervised_skeleton_aug.yaml", [], {},
+        "the authors' supervised skeleton augmentation (crop 70-100%, jitter 0.01, rotation "
+        "5 degrees) and linear classifier"),
+    "supervised_multimodal_aug": (
+        "multimodal supervised", "variants/supervised_multimodal_aug.yaml", [], {},
+        "the same skeleton augmentation, linear layer after the fusion, LR patience 5"),
+    "supervised_inertial_k5_linear": (
+        "inertial supervised", "variants/supervised_inertial_k5_linear.yaml", [], {},
+        "kernel 5 and a linear classifier (the authors' unimodal inertial config)"),
 }
 
 
