@@ -8,14 +8,39 @@ import sys
 from pathlib import Path
 
 
+def same_config(run_dir: Path, config: Path, overrides: list[str]) -> bool:
+    """Whether the run directory's resolved config.yaml is the config it would be run with.
+
+    Runs without a config.yaml (written by hand) count as the same.
+    """
+    from tfhar.config import ConfigError, load_config
+
+    saved = run_dir / "config.yaml"
+    if not saved.is_file():
+        return True
+    try:
+        return load_config(saved) == load_config(config, overrides)
+    except ConfigError:
+        return False
+
+
 def train(config: Path, run_dir: Path, overrides: list[str], log: Path) -> dict:
-    """Run `python -m tfhar.train` into `run_dir` unless it finished before; its metrics."""
+    """Run `python -m tfhar.train` into `run_dir` unless it finished before; its metrics.
+
+    A finished run whose config differs from the one asked for (the config file changed since)
+    is trained again from scratch, with a message.
+    """
     metrics = run_dir / "metrics.json"
+    overwrite = False
     if metrics.is_file():
-        return json.loads(metrics.read_text())
+        if same_config(run_dir, config, overrides):
+            return json.loads(metrics.read_text())
+        print(f"  {run_dir} holds the results of another config than {config} with "
+              f"{overrides}: training it again", flush=True)
+        overwrite = True
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "tfhar.train", "--config", str(config),
-               "--run-dir", str(run_dir)]
+               "--run-dir", str(run_dir)] + (["--overwrite"] if overwrite else [])
     for override in overrides:
         command += ["--set", override]
     print(f"  running {' '.join(command[1:])} (log: {log})", flush=True)

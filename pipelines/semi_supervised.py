@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipelines.common import train, write_atomic
+from pipelines.common import same_config, train, write_atomic
 from pipelines.table1 import ROOT
 
 METHODS = ("simclr fusion", "cmc", "multimodal supervised", "random frozen")
@@ -32,7 +32,8 @@ METHODS = ("simclr fusion", "cmc", "multimodal supervised", "random frozen")
 def run_in_process(config: Path, run_dir: Path, overrides: list[str], log: Path) -> dict:
     """tfhar.train's CLI called in this process (TensorFlow starts once for all runs)."""
     metrics = run_dir / "metrics.json"
-    if metrics.is_file():
+    overwrite = metrics.is_file() and not same_config(run_dir, config, overrides)
+    if metrics.is_file() and not overwrite:
         return json.loads(metrics.read_text())
     import contextlib  # noqa: I001  (tfhar before keras: it sets TensorFlow's environment)
 
@@ -41,6 +42,9 @@ def run_in_process(config: Path, run_dir: Path, overrides: list[str], log: Path)
 
     keras.backend.clear_session()
     argv = ["--config", str(config), "--run-dir", str(run_dir)]
+    if overwrite:  # The config changed since this run finished: train it again.
+        print(f"  {run_dir} holds the results of another config: training it again", flush=True)
+        argv.append("--overwrite")
     for override in overrides:
         argv += ["--set", override]
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -66,3 +66,29 @@ def test_runs_table_has_the_validation_accuracy(tmp_path, monkeypatch):
     assert runs.loc["cmc", "val_accuracy"] == pytest.approx(90.0)
     assert runs.loc["skeleton supervised", "val_accuracy"] == pytest.approx(75.0)
     assert runs["val_accuracy"].isna().sum() == 5
+
+
+def test_a_run_of_a_changed_config_is_trained_again(tmp_path, monkeypatch):
+    from tfhar.config import dump_config, load_config
+
+    config = table1.ROOT / "configs" / "utd_mhad" / "cmc.yaml"
+    run_dir = tmp_path / "cmc-seed0"
+    run_dir.mkdir()
+    (run_dir / "metrics.json").write_text(json.dumps({"accuracy": 0.5}))
+    calls = []
+
+    def fake_run(command, **kwargs):
+        calls.append(command)
+        (run_dir / "metrics.json").write_text(json.dumps({"accuracy": 0.9}))
+        return type("Result", (), {"returncode": 0})()
+
+    monkeypatch.setattr("subprocess.run", fake_run)
+    log = tmp_path / "log"
+    same = load_config(config, ["runtime.verbose=2"])
+    (run_dir / "config.yaml").write_text(dump_config(same))
+    assert table1.train(config, run_dir, ["runtime.verbose=2"], log)["accuracy"] == 0.5
+    assert calls == []  # Same config: reused.
+    changed = load_config(config, ["runtime.verbose=2", "pretrain.epochs=3"])
+    (run_dir / "config.yaml").write_text(dump_config(changed))
+    assert table1.train(config, run_dir, ["runtime.verbose=2"], log)["accuracy"] == 0.9
+    assert "--overwrite" in calls[0]
