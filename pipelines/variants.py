@@ -43,16 +43,18 @@ VARIANTS = {
         "simclr fusion", "simclr_fusion.yaml", [TRAIN_MODE],
         {"inertial": "simclr_inertial", "skeleton": "simclr_skeleton"},
         "frozen encoders in training mode while fine-tuning"),
-    "supervised_skeleton_aug": (
-        "skeleton supervised", "variants/supervised_skeleton_aug.yaml", [], {},
-        "the authors' supervised skeleton augmentation (crop 70-100%, jitter 0.01, rotation "
-        "5 degrees) and linear classifier"),
-    "supervised_multimodal_aug": (
-        "multimodal supervised", "variants/supervised_multimodal_aug.yaml", [], {},
-        "the same skeleton augmentation, linear layer after the fusion, LR patience 5"),
-    "supervised_inertial_k5_linear": (
-        "inertial supervised", "variants/supervised_inertial_k5_linear.yaml", [], {},
-        "kernel 5 and a linear classifier (the authors' unimodal inertial config)"),
+    "supervised_skeleton_mlp": (
+        "skeleton supervised", "variants/supervised_skeleton_mlp.yaml", [], {},
+        "the row before stop 7: no augmentation, MLP 256-128 classifier (the row now has the "
+        "authors' skeleton augmentation and a linear classifier)"),
+    "supervised_multimodal_mlp": (
+        "multimodal supervised", "variants/supervised_multimodal_mlp.yaml", [], {},
+        "the row before stop 7: no augmentation, MLP 256-128 after the fusion, LR patience 10 "
+        "(the row now: skeleton augmentation, linear layer, patience 5)"),
+    "supervised_inertial_k3_mlp": (
+        "inertial supervised", "variants/supervised_inertial_k3_mlp.yaml", [], {},
+        "the row before stop 7: kernel 3, MLP 256-128 classifier (the row now: kernel 5 and "
+        "a linear classifier, as the authors' unimodal config)"),
 }
 
 

@@ -41,7 +41,7 @@ def test_fine_tuning_variants_load_their_rows_encoders(tmp_path):
             "inertial.keras") in overrides
     assert (f"finetune.encoders.skeleton={tmp_path}/simclr_skeleton-seed0/encoders/"
             "skeleton.keras") in overrides
-    assert variants.variant_overrides("supervised_skeleton_aug", tmp_path) == [
+    assert variants.variant_overrides("supervised_skeleton_mlp", tmp_path) == [
         "runtime.verbose=2"]
 
 
