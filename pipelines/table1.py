@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -50,13 +51,16 @@ def _percent(fraction: float | None) -> float | None:
     return None if fraction is None else 100 * fraction
 
 
-def run_all(dataset: str, seeds: int, runs_dir: Path, only: list[str] | None) -> pd.DataFrame:
+def run_all(dataset: str, seeds: int, runs_dir: Path, only: list[str] | None,
+            existing_only: bool = False) -> pd.DataFrame:
     rows = []
     for model, (stem, _, _) in ROWS[dataset].items():
         if only and model not in only:
             continue
         for seed in range(seeds):
             run_dir = runs_dir / f"{stem}-seed{seed}"
+            if existing_only and not (run_dir / "metrics.json").is_file():
+                continue
             print(f"[table1] {model}, seed {seed}: {run_dir}", flush=True)
             start = time.perf_counter()
             log = runs_dir / f"{stem}-seed{seed}.log"
@@ -112,11 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/table1"))
     parser.add_argument("--only", nargs="+", metavar="MODEL",
                         help="run only these rows (quoted model names, e.g. 'skeleton simclr')")
+    parser.add_argument("--existing-only", action="store_true",
+                        help="train nothing: tabulate the finished runs among the seeds asked")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
     out = args.out or ROOT / "pipelines" / "results" / args.dataset
-    runs = run_all(args.dataset, args.seeds, args.runs_dir, args.only)
+    runs = run_all(args.dataset, args.seeds, args.runs_dir, args.only, args.existing_only)
+    if runs.empty:
+        print(f"error: no finished runs in {args.runs_dir}", file=sys.stderr)
+        return 2
     table = summarize(runs, args.dataset)
     write_atomic(out / "table1_runs.csv", runs.to_csv(index=False))
     write_atomic(out / "table1.csv", table.to_csv(index=False))

@@ -92,3 +92,19 @@ def test_a_run_of_a_changed_config_is_trained_again(tmp_path, monkeypatch):
     (run_dir / "config.yaml").write_text(dump_config(changed))
     assert table1.train(config, run_dir, ["runtime.verbose=2"], log)["accuracy"] == 0.9
     assert "--overwrite" in calls[0]
+
+
+def test_existing_only_tabulates_finished_runs_without_training(tmp_path, monkeypatch):
+    monkeypatch.setattr("subprocess.run", None)  # Any training attempt fails.
+    fake_runs(tmp_path / "runs", 1, lambda model, seed: 0.8)
+    (tmp_path / "runs" / "cmc-seed1").mkdir()
+    (tmp_path / "runs" / "cmc-seed1" / "metrics.json").write_text(json.dumps({
+        "accuracy": 0.9, "macro_f1": 0.5, "num_test_samples": 430, "wall_time_s": 10.0}))
+    out = tmp_path / "out"
+    assert table1.main(["--seeds", "3", "--existing-only", "--runs-dir", str(tmp_path / "runs"),
+                        "--out", str(out)]) == 0
+    table = pd.read_csv(out / "table1.csv").set_index("model")
+    assert table.loc["cmc", "seeds"] == 2 and table.loc["cmc", "mean_accuracy"] == 85.0
+    assert table.loc["inertial supervised", "seeds"] == 1
+    assert table1.main(["--existing-only", "--runs-dir", str(tmp_path / "none"),
+                        "--out", str(out)]) == 2
