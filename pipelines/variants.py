@@ -32,6 +32,15 @@ VARIANTS = {
         {"inertial": "simclr_inertial"},
         "frozen encoder in training mode (BatchNorm batch statistics, dropout) while "
         "fine-tuning, as Lightning runs it"),
+    "simclr_inertial_linear": (
+        "inertial simclr", "simclr_inertial.yaml", ["model.classifier=linear"],
+        {"inertial": "simclr_inertial"},
+        "linear classifier on the frozen encoder instead of the MLP 256-128"),
+    "simclr_inertial_element_scale": (
+        "inertial simclr", "simclr_inertial.yaml", ["augment.inertial.scale.per_element=true"],
+        {},
+        "pre-trained with a scaling factor N(1, 1) per value (the authors' code) instead of "
+        "per channel (CSSHAR)"),
     "cmc_trainmode": (
         "cmc", "cmc.yaml", [TRAIN_MODE], {"inertial": "cmc", "skeleton": "cmc"},
         "frozen encoders in training mode while fine-tuning"),

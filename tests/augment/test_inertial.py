@@ -30,6 +30,20 @@ def test_scale_multiplies_each_channel_by_one_factor():
     assert ratio[:, 0].std() == pytest.approx(0.3, rel=0.15)
 
 
+def test_scale_per_element_draws_a_factor_for_every_value():
+    x = tf.ones([64, 10, 6])
+    ratio = inertial.scale(x, SEEDS[0], sigma=0.3, per_element=True).numpy()
+    # Factors differ along time (unlike the per-channel default) with the same distribution.
+    assert np.abs(ratio - ratio[:, :1]).max() > 0.1
+    assert ratio.mean() == pytest.approx(1.0, abs=0.02)
+    assert ratio.std() == pytest.approx(0.3, rel=0.05)
+
+
+def test_scale_per_element_must_be_a_bool():
+    with pytest.raises(ValueError, match="per_element"):
+        inertial.scale(tf.ones([2, 10, 6]), SEEDS[0], per_element="yes")
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("max_segments", [2, 3, 5])
 def test_permute_moves_whole_time_steps_in_contiguous_segments(seed, max_segments):

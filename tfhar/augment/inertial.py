@@ -41,9 +41,17 @@ def jitter(window: tf.Tensor, seed: tf.Tensor, sigma: float = 1.0) -> tf.Tensor:
 
 
 @batched(base_rank=2)
-def scale(window: tf.Tensor, seed: tf.Tensor, sigma: float = 1.0) -> tf.Tensor:
-    """Multiply each channel by one factor drawn from N(1, sigma). window: (T, C) or (B, T, C)."""
-    shape = [tf.shape(window)[0], 1, tf.shape(window)[2]]
+def scale(
+    window: tf.Tensor, seed: tf.Tensor, sigma: float = 1.0, per_element: bool = False
+) -> tf.Tensor:
+    """Multiply each channel by one factor drawn from N(1, sigma). window: (T, C) or (B, T, C).
+
+    With `per_element`, every value draws its own factor (multiplicative noise), as the
+    authors' code does; the default is the CSSHAR scaling, one factor per channel.
+    """
+    if not isinstance(per_element, bool):
+        raise ValueError(f"scale: per_element must be true or false, got {per_element!r}")
+    shape = tf.shape(window) if per_element else [tf.shape(window)[0], 1, tf.shape(window)[2]]
     return window * tf.random.stateless_normal(shape, seed, 1.0, sigma, window.dtype)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 # Inertial defaults follow the paper's reference configs (raw g and deg/s values, sigma 1).
 INERTIAL: dict[str, dict[str, Any]] = {
     "jitter": {"p": 0.75, "sigma": 1.0},
-    "scale": {"p": 0.75, "sigma": 1.0},
+    "scale": {"p": 0.75, "sigma": 1.0, "per_element": False},
     "permute": {"p": 0.75, "max_segments": 5},
     "channel_shuffle": {"p": 0.75},
     "flip_rotate": {"p": 0.75, "group_size": 3},
@@ -52,7 +52,7 @@ DEFAULTS: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
     "utd_mhad": {
         "inertial": {
             "jitter": {"p": 0.75, "sigma": 1.0},
-            "scale": {"p": 0.75, "sigma": 1.0},
+            "scale": {"p": 0.75, "sigma": 1.0, "per_element": False},
             "permute": {"p": 0.75, "max_segments": 3},
             "channel_shuffle": {"p": 0.75},
         },
@@ -61,14 +61,14 @@ DEFAULTS: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
     "berkeley_mhad": {
         "inertial": {
             "jitter": {"p": 0.75, "sigma": 1.0},
-            "scale": {"p": 0.75, "sigma": 1.0},
+            "scale": {"p": 0.75, "sigma": 1.0, "per_element": False},
             "permute": {"p": 0.75, "max_segments": 5},
         },
         "skeleton": _skeleton_set(),
     },
     "mmact": {
         "inertial": {
-            "scale": {"p": 0.75, "sigma": 1.0},
+            "scale": {"p": 0.75, "sigma": 1.0, "per_element": False},
             "flip_rotate": {"p": 0.75, "group_size": 3},
         },
         "skeleton": _skeleton_set(
@@ -87,6 +87,7 @@ _RULES: dict[str, tuple[type, float, float, bool, str]] = {
     "max_angle_degrees": (float, 0.0, 180.0, True, "an angle in [0, 180] degrees"),
     "max_degrees": (float, 0.0, 180.0, True, "an angle in [0, 180] degrees"),
     "same_rotation_for_all_groups": (bool, 0, 1, True, "true or false"),
+    "per_element": (bool, 0, 1, True, "true or false"),
     "min_fraction": (float, 0.0, 1.0, False, "a fraction in (0, 1]"),
     "max_fraction": (float, 0.0, 1.0, False, "a fraction in (0, 1]"),
     "low": (float, 0.0, math.inf, False, "a factor > 0"),
