@@ -24,6 +24,16 @@ def same_config(run_dir: Path, config: Path, overrides: list[str]) -> bool:
         return False
 
 
+def finished(run_dir: Path, config: Path, overrides: list[str]) -> bool:
+    """Whether `run_dir` holds finished results of this config (for --existing-only)."""
+    if not (run_dir / "metrics.json").is_file():
+        return False
+    if not same_config(run_dir, config, overrides):
+        print(f"  {run_dir}: results of another config than {config}, left out", flush=True)
+        return False
+    return True
+
+
 def train(config: Path, run_dir: Path, overrides: list[str], log: Path) -> dict:
     """Run `python -m tfhar.train` into `run_dir` unless it finished before; its metrics.
 

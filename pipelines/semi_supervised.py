@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipelines.common import same_config, train, write_atomic
+from pipelines.common import finished, same_config, train, write_atomic
 from pipelines.table1 import ROOT
 
 METHODS = ("simclr fusion", "cmc", "multimodal supervised", "random frozen")
+DATASETS = ["utd_mhad", "synthetic"]
 
 
 def run_in_process(config: Path, run_dir: Path, overrides: list[str], log: Path) -> dict:
@@ -62,6 +64,11 @@ def pretrained(dataset: str, table1_runs: Path) -> dict[str, dict[str, Path]]:
         run_dir = table1_runs / f"{stem}-seed0"
         train(configs / f"{stem}.yaml", run_dir, ["runtime.verbose=2"],
               table1_runs / f"{stem}-seed0.log")
+    return encoder_paths(table1_runs)
+
+
+def encoder_paths(table1_runs: Path) -> dict[str, dict[str, Path]]:
+    """Where the pre-trained encoders of each SSL method are (the Table 1 seed-0 runs)."""
     return {
         "cmc": {m: table1_runs / "cmc-seed0" / "encoders" / f"{m}.keras"
                 for m in ("inertial", "skeleton")},
@@ -110,7 +117,8 @@ def plot(summary: pd.DataFrame, path: Path, dataset: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines.semi_supervised",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", default="utd_mhad", choices=["utd_mhad"])
+    parser.add_argument("--dataset", default="utd_mhad", choices=DATASETS,
+                        help="configs/<dataset>/ holds the configs (synthetic: a smoke test)")
     parser.add_argument("--fractions", type=float, nargs="+",
                         default=[0.01, 0.05, 0.1, 0.25, 0.5])
     parser.add_argument("--repeats", type=int, default=10)
@@ -118,34 +126,54 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/semi_supervised"))
     parser.add_argument("--table1-runs", type=Path, default=Path("runs/table1"))
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="config override for every fine-tuning / supervised run "
+                             "(repeatable), e.g. finetune.epochs=50")
+    parser.add_argument("--existing-only", action="store_true",
+                        help="train nothing: tabulate the finished runs among those asked")
     args = parser.parse_args(argv)
     bad = [f for f in args.fractions if not 0 < f <= 1]
     if bad or args.repeats < 1:
         parser.error(f"fractions must be in (0, 1] and repeats >= 1, got {bad or args.repeats}")
     out = args.out or ROOT / "pipelines" / "results" / args.dataset
-    encoders = pretrained(args.dataset, args.table1_runs)
+    encoders = (encoder_paths(args.table1_runs) if args.existing_only
+                else pretrained(args.dataset, args.table1_runs))
     rows = []
     for fraction in args.fractions:
         for repeat in range(args.repeats):
             for method in args.methods:
                 stem, overrides = method_run(method, encoders, fraction, repeat)
+                overrides += args.overrides
                 name = f"{method.replace(' ', '_')}-p{fraction:g}-r{repeat}"
                 run_dir = args.runs_dir / name
-                metrics = run_in_process(ROOT / "configs" / args.dataset / f"{stem}.yaml",
-                                         run_dir, overrides, args.runs_dir / f"{name}.log")
+                config = ROOT / "configs" / args.dataset / f"{stem}.yaml"
+                if args.existing_only:
+                    if not finished(run_dir, config, overrides):
+                        continue
+                    metrics = json.loads((run_dir / "metrics.json").read_text())
+                else:
+                    metrics = run_in_process(config, run_dir, overrides,
+                                             args.runs_dir / f"{name}.log")
                 rows.append({"method": method, "fraction": fraction, "repeat": repeat,
                              "accuracy": 100 * metrics["accuracy"],
                              "macro_f1": 100 * metrics["macro_f1"],
                              "num_test_samples": metrics["num_test_samples"],
+                             "wall_time_s": metrics.get("wall_time_s"),
                              "run_dir": str(run_dir)})
                 print(f"[semi-supervised] {method:22s} p={fraction:<5g} repeat {repeat}: "
                       f"accuracy {rows[-1]['accuracy']:.2f}", flush=True)
+    if not rows:
+        print(f"error: no finished runs in {args.runs_dir}", file=sys.stderr)
+        return 2
     runs = pd.DataFrame(rows)
     summary = summarize(runs)
     write_atomic(out / "semi_supervised.csv", runs.to_csv(index=False))
     write_atomic(out / "semi_supervised_summary.csv", summary.to_csv(index=False))
     plot(summary, out / "semi_supervised.png", args.dataset)
     print(summary.to_string(index=False))
+    hours = runs.wall_time_s.sum() / 3600
+    print(f"{len(runs)} runs, {hours:.2f} h of training (summed wall time of the runs)")
     return 0
 
 

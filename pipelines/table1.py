@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.common import best_val_accuracy, train, write_atomic
+from pipelines.common import best_val_accuracy, finished, train, write_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,13 +59,14 @@ def run_all(dataset: str, seeds: int, runs_dir: Path, only: list[str] | None,
             continue
         for seed in range(seeds):
             run_dir = runs_dir / f"{stem}-seed{seed}"
-            if existing_only and not (run_dir / "metrics.json").is_file():
+            config = ROOT / "configs" / dataset / f"{stem}.yaml"
+            if existing_only and not finished(run_dir, config,
+                                              row_overrides(model, runs_dir, seed)):
                 continue
             print(f"[table1] {model}, seed {seed}: {run_dir}", flush=True)
             start = time.perf_counter()
             log = runs_dir / f"{stem}-seed{seed}.log"
-            metrics = train(ROOT / "configs" / dataset / f"{stem}.yaml", run_dir,
-                            row_overrides(model, runs_dir, seed), log)
+            metrics = train(config, run_dir, row_overrides(model, runs_dir, seed), log)
             rows.append({"model": model, "seed": seed, "run_dir": str(run_dir),
                          "accuracy": 100 * metrics["accuracy"],
                          "val_accuracy": _percent(best_val_accuracy(run_dir, metrics)),

@@ -30,6 +30,12 @@ def test_embedding_of_separable_features_keeps_classes_apart(tmp_path):
     assert (tmp_path / "e.png").stat().st_size > 1000
 
 
+def test_embedding_of_fewer_samples_than_pca_dimensions():
+    # 48 windows of 64 features: PCA keeps at most 48 components instead of failing at 50.
+    features = np.random.default_rng(1).normal(size=(48, 64))
+    assert tsne(features).shape == (48, 2)
+
+
 def test_curves_plot(tmp_path):
     summary = pd.DataFrame({"method": ["cmc", "cmc", "supervised", "supervised"],
                             "fraction": [0.01, 0.1, 0.01, 0.1],

@@ -24,8 +24,9 @@ def tsne(features: np.ndarray, seed: int = 0) -> np.ndarray:
 
     features = features - features.mean(0)
     features = features / (features.std() + 1e-6)
-    if features.shape[1] > 50:
-        features = PCA(50, random_state=seed).fit_transform(features)
+    components = min(50, *features.shape)  # PCA needs at most min(samples, features).
+    if features.shape[1] > components:
+        features = PCA(components, random_state=seed).fit_transform(features)
     perplexity = min(30.0, max(2.0, (len(features) - 1) / 3))
     return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(features)
 

@@ -280,6 +280,8 @@ def merge_histories(run_dir: Path) -> None:
     """logs/history_<stage>.csv files -> history.csv with a `stage` column."""
     frames = []
     for path in sorted((run_dir / "logs").glob("history_*.csv")):
+        if path.stat().st_size == 0:  # A stage of 0 epochs (e.g. pretrain.epochs=0).
+            continue
         frame = pd.read_csv(path)
         frame.insert(0, "stage", path.stem.removeprefix("history_"))
         frames.append(frame)

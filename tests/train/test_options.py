@@ -22,6 +22,17 @@ def test_same_config_and_seed_give_the_same_results(smoke_config, tiny, train_cl
                                   pd.read_csv(first.run_dir / "history.csv"))
 
 
+def test_zero_pretraining_epochs_evaluate_random_frozen_encoders(smoke_config, tiny,
+                                                                  train_cli, tmp_path):
+    # The semi-supervised baseline "random frozen": no pre-training, frozen fresh encoders.
+    run = train_cli(tmp_path / "random", "--config", smoke_config("cmc"), *tiny,
+                    "--set", "pretrain.epochs=0")
+    assert run.code == 0, run.stdout
+    history = pd.read_csv(run.run_dir / "history.csv")
+    assert set(history.stage) == {"finetune"}
+    assert 0 <= run.metrics["accuracy"] <= 1
+
+
 def test_given_encoders_skip_pretraining(smoke_run, smoke_config, train_cli, tmp_path):
     encoders = smoke_run("cmc").run_dir / "encoders"
     run = train_cli(tmp_path / "reuse", "--config", smoke_config("cmc"),

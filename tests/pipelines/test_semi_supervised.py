@@ -1,0 +1,114 @@
+"""pipelines.semi_supervised: end to end on synthetic data, reruns train nothing, statistics."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines import semi_supervised
+from tfhar.config import load_config
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """The pipeline run once on tiny synthetic data: 1 fraction x 1 repeat x 4 methods."""
+    root = tmp_path_factory.mktemp("semi")
+    args = ["--dataset", "synthetic", "--fractions", "0.5", "--repeats", "1",
+            "--runs-dir", str(root / "runs"), "--table1-runs", str(root / "table1"),
+            "--out", str(root / "out"), "--set", "finetune.epochs=4"]
+    assert semi_supervised.main(args) == 0
+    return root, args
+
+
+def test_every_method_and_repeat_is_a_run_with_its_accuracy(finished):
+    root, _ = finished
+    runs = pd.read_csv(root / "out" / "semi_supervised.csv")
+    assert len(runs) == 4
+    assert sorted(runs.method) == sorted(semi_supervised.METHODS)
+    assert (runs.fraction == 0.5).all() and (runs.repeat == 0).all()
+    assert runs.accuracy.between(0, 100).all() and runs.wall_time_s.gt(0).all()
+    for run in runs.itertuples():
+        metrics = json.loads((root / "runs" / run.run_dir.split("/")[-1] /
+                              "metrics.json").read_text())
+        assert run.accuracy == pytest.approx(100 * metrics["accuracy"])
+    fusion = runs[runs.method == "simclr fusion"].run_dir.iloc[0].split("/")[-1]
+    config = load_config(root / "runs" / fusion / "config.yaml")
+    assert (config.data.label_fraction, config.data.label_fraction_seed) == (0.5, 0)
+    assert config.finetune.epochs == 4  # --set reaches every run.
+    # SSL methods fine-tune the encoders pre-trained once (the Table 1 seed-0 runs).
+    assert config.finetune.encoders["inertial"] == str(
+        root / "table1" / "simclr_inertial-seed0" / "encoders" / "inertial.keras")
+
+
+def test_summary_and_plot_are_written(finished):
+    root, _ = finished
+    runs = pd.read_csv(root / "out" / "semi_supervised.csv")
+    summary = pd.read_csv(root / "out" / "semi_supervised_summary.csv")
+    assert len(summary) == 4 and (summary.repeats == 1).all()
+    cmc = summary[summary.method == "cmc"].iloc[0]
+    assert cmc.mean_accuracy == pytest.approx(runs[runs.method == "cmc"].accuracy.mean())
+    assert (root / "out" / "semi_supervised.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_second_invocation_trains_nothing(finished, monkeypatch):
+    root, args = finished
+    before = (root / "out" / "semi_supervised.csv").read_text()
+
+    def no_training(*a, **k):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr("tfhar.train.main", no_training)
+    monkeypatch.setattr("subprocess.run", no_training)
+    assert semi_supervised.main(args) == 0
+    assert (root / "out" / "semi_supervised.csv").read_text() == before
+
+
+def test_existing_only_tabulates_what_finished(finished, monkeypatch, tmp_path):
+    root, args = finished
+    monkeypatch.setattr("tfhar.train.main", None)  # Any training attempt fails.
+
+    def existing_only(**changes):
+        options = dict(zip(args[::2], args[1::2], strict=True))
+        options.update({"--out": str(tmp_path / "out"), **changes})
+        return semi_supervised.main([*sum(options.items(), ()), "--existing-only"])
+
+    # Two more repeats were asked for but never ran: they are left out.
+    assert existing_only(**{"--repeats": "3"}) == 0
+    assert len(pd.read_csv(tmp_path / "out" / "semi_supervised.csv")) == 4
+    # Runs of another config (here without the --set) are not counted as finished.
+    assert existing_only(**{"--set": "finetune.epochs=5"}) == 2
+    assert existing_only(**{"--runs-dir": str(tmp_path / "none")}) == 2
+
+
+def test_confidence_interval_is_the_95_percent_t_interval():
+    values = np.array([1.0, 2.0, 3.0, 4.0])
+    # t(0.975, 3) = 3.18245; sample std = 1.29099; n = 4.
+    assert semi_supervised.confidence_interval(values) == pytest.approx(
+        3.18245 * 1.29099 / 2, rel=1e-4)
+    assert semi_supervised.confidence_interval(np.array([5.0])) == 0.0
+
+
+@pytest.mark.parametrize("bad", [["--fractions", "0"], ["--fractions", "1.5"],
+                                 ["--repeats", "0"], ["--methods", "byol"]])
+def test_bad_arguments_exit_with_status_2(bad, capsys):
+    with pytest.raises(SystemExit) as error:
+        semi_supervised.main(bad)
+    assert error.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_each_method_runs_its_config_on_the_subset():
+    encoders = {"cmc": {"inertial": "c/i.keras", "skeleton": "c/s.keras"},
+                "simclr fusion": {"inertial": "f/i.keras", "skeleton": "f/s.keras"}}
+    subset = ["data.label_fraction=0.1", "data.label_fraction_seed=3"]
+    stem, overrides = semi_supervised.method_run("cmc", encoders, 0.1, 3)
+    assert stem == "cmc" and set(subset) <= set(overrides)
+    assert "finetune.encoders.inertial=c/i.keras" in overrides
+    stem, overrides = semi_supervised.method_run("simclr fusion", encoders, 0.1, 3)
+    assert stem == "simclr_fusion" and "finetune.encoders.skeleton=f/s.keras" in overrides
+    stem, overrides = semi_supervised.method_run("random frozen", encoders, 0.1, 3)
+    assert stem == "cmc" and "pretrain.epochs=0" in overrides
+    assert not any(o.startswith("finetune.encoders") for o in overrides)
+    stem, overrides = semi_supervised.method_run("multimodal supervised", encoders, 0.1, 3)
+    assert stem == "supervised_multimodal" and set(subset) <= set(overrides)
