@@ -2,6 +2,7 @@
 
     python -m pipelines.semi_supervised --dataset utd_mhad
         [--fractions 0.01 0.05 0.1 0.25 0.5] [--repeats 10] [--out pipelines/results/utd_mhad]
+        [--methods ...] [--set KEY=VALUE ...] [--existing-only]
 
 Encoders are pre-trained once on all (unlabelled) training data: the CMC and SimCLR encoders
 of the Table 1 runs of seed 0 (pre-trained here when absent). For each label fraction and
@@ -9,8 +10,9 @@ repeat, a different per-class subset of the labels (`data.label_fraction_seed` =
 used to fine-tune the SSL simple fusion and CMC classifiers on the frozen encoders, to train the
 supervised multimodal model from scratch, and to train a classifier on frozen randomly
 initialized encoders. Every run is a `python -m tfhar.train` run (in this process, so
-TensorFlow starts once); finished runs are skipped. Writes semi_supervised.csv (every run),
-semi_supervised_summary.csv (mean and 95% confidence interval) and semi_supervised.png.
+TensorFlow starts once); finished runs are skipped (--existing-only: nothing is trained).
+Writes semi_supervised.csv (every run), semi_supervised_summary.csv (mean and 95% confidence
+interval) and semi_supervised.png.
 """
 
 from __future__ import annotations

@@ -41,6 +41,16 @@ VARIANTS = {
         {},
         "pre-trained with a scaling factor N(1, 1) per value (the authors' code) instead of "
         "per channel (CSSHAR)"),
+    "simclr_inertial_no_channel_shuffle": (
+        "inertial simclr", "simclr_inertial.yaml", ["augment.inertial.channel_shuffle.p=0"],
+        {},
+        "pre-trained without channel shuffle (it mixes accelerometer and gyroscope axes; the "
+        "authors' code, through its axis bug, never did)"),
+    "simclr_inertial_jitter_0.1": (
+        "inertial simclr", "simclr_inertial.yaml", ["augment.inertial.jitter.sigma=0.1"],
+        {},
+        "pre-trained with jitter sigma 0.1 instead of 1 (on raw values, sigma 1 is larger "
+        "than the accelerometer's spread: std 0.5-0.75 g; gyroscope std 100-125 deg/s)"),
     "cmc_trainmode": (
         "cmc", "cmc.yaml", [TRAIN_MODE], {"inertial": "cmc", "skeleton": "cmc"},
         "frozen encoders in training mode while fine-tuning"),
