@@ -74,10 +74,12 @@ def build_on(model: keras.Model, dataset: tf.data.Dataset, inputs_of=lambda batc
 
 
 def _callbacks(ctx: RunContext, stage: str, monitor: str, mode: str, patience: int,
-               factor: float) -> list[keras.callbacks.Callback]:
+               factor: float, backup: bool = True) -> list[keras.callbacks.Callback]:
+    """Plateau schedule, CSV and TensorBoard logs; with `backup`, a per-epoch backup that an
+    interrupted stage resumes from (first in the list, so it restores before the others)."""
     return [
-        keras.callbacks.BackupAndRestore(str(ctx.run_dir / "checkpoints" / stage),
-                                         double_checkpoint=True),
+        *([keras.callbacks.BackupAndRestore(str(ctx.run_dir / "checkpoints" / stage),
+                                            double_checkpoint=True)] if backup else []),
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=factor,
                                           patience=patience, verbose=0),
         keras.callbacks.CSVLogger(str(ctx.run_dir / "logs" / f"history_{stage}.csv"),
@@ -242,14 +244,21 @@ def train_classifier(ctx: RunContext, stage: str, encoders: dict[str, keras.Mode
     if splits.val is not None:
         val = labeled_dataset(inputs(splits.val), splits.val.labels, section.batch_size)
     monitor, mode = ("val_accuracy", "max") if val is not None else ("loss", "min")
-    callbacks = _callbacks(ctx, stage, monitor, mode, section.lr_patience, section.lr_factor)
+    done = ctx.run_dir / "checkpoints" / f"{stage}.done"
+    if on_features and not done.is_file():
+        # Fitting on features takes seconds, less than backing it up every epoch did (60% of
+        # its time): an interrupted stage starts again from scratch, as if never started.
+        for stale in (best, ctx.run_dir / "logs" / f"history_{stage}.csv"):
+            stale.unlink(missing_ok=True)
+    callbacks = _callbacks(ctx, stage, monitor, mode, section.lr_patience, section.lr_factor,
+                           backup=not on_features)
     # Before the CSV logger, so a logged epoch's weights are saved when it is the best; and an
     # interrupted stage keeps the best of the epochs it logged before (none when it starts).
-    callbacks.insert(1, keras.callbacks.ModelCheckpoint(
+    logger = next(i for i, c in enumerate(callbacks) if isinstance(c, keras.callbacks.CSVLogger))
+    callbacks.insert(logger, keras.callbacks.ModelCheckpoint(
         str(best), monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True,
         initial_value_threshold=_best_logged(ctx.run_dir / "logs" / f"history_{stage}.csv",
                                              monitor, mode) if best.is_file() else None))
-    done = ctx.run_dir / "checkpoints" / f"{stage}.done"
     history = None
     if not done.is_file():
         history = fitted.fit(train, validation_data=val, epochs=section.epochs,

@@ -19,7 +19,7 @@ def fine_tune(run_dir, on_features: bool | None, trainable: bool = False,
     splits = split(load("synthetic", modalities=("inertial",),
                         **dict(config.data.options)), "cross_subject")
     for sub in ("checkpoints", "encoders", "logs"):
-        (run_dir / sub).mkdir(parents=True)
+        (run_dir / sub).mkdir(parents=True, exist_ok=True)
     ctx = recipes.RunContext(config, run_dir,
                              recipes.Splits(splits["train"], splits["val"], splits["test"]),
                              strategy=tf.distribute.get_strategy())
@@ -65,3 +65,20 @@ def test_train_mode_frozen_encoders_are_not_fitted_on_features(tmp_path):
                               overrides=["finetune.frozen_encoder_mode=train"])
     assert model.frozen_encoders_train_mode
     assert "features" not in ctx.stage_summaries[-1]
+
+
+
+def test_an_interrupted_features_stage_starts_again_from_scratch(tmp_path):
+    run_dir = tmp_path / "run"
+    fine_tune(run_dir, on_features=True)
+    log = run_dir / "logs" / "history_finetune.csv"
+    first = pd.read_csv(log)
+    assert len(first) == 4
+    # No per-epoch backup on this path (it took longer than the training).
+    assert not (run_dir / "checkpoints" / "finetune").exists()
+    # As if interrupted: the stage is not marked done; its log and best checkpoint remain.
+    (run_dir / "checkpoints" / "finetune.done").unlink()
+    fine_tune(run_dir, on_features=True)
+    # The same 4 epochs once, not the earlier ones followed by 4 new ones.
+    pd.testing.assert_frame_equal(pd.read_csv(log), first)
+    assert (run_dir / "checkpoints" / "finetune.done").is_file()
