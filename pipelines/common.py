@@ -37,17 +37,18 @@ def finished(run_dir: Path, config: Path, overrides: list[str]) -> bool:
 def train(config: Path, run_dir: Path, overrides: list[str], log: Path) -> dict:
     """Run `python -m tfhar.train` into `run_dir` unless it finished before; its metrics.
 
-    A finished run whose config differs from the one asked for (the config file changed since)
-    is trained again from scratch, with a message.
+    A run (finished or interrupted) whose config differs from the one asked for (the config
+    file changed since) is trained again from scratch, with a message.
     """
     metrics = run_dir / "metrics.json"
-    overwrite = False
-    if metrics.is_file():
-        if same_config(run_dir, config, overrides):
-            return json.loads(metrics.read_text())
-        print(f"  {run_dir} holds the results of another config than {config} with "
+    # A run of the same config resumes (or is reused when finished); one of another config,
+    # finished or not, is replaced.
+    overwrite = not same_config(run_dir, config, overrides)
+    if metrics.is_file() and not overwrite:
+        return json.loads(metrics.read_text())
+    if overwrite:
+        print(f"  {run_dir} holds a run of another config than {config} with "
               f"{overrides}: training it again", flush=True)
-        overwrite = True
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "tfhar.train", "--config", str(config),
                "--run-dir", str(run_dir)] + (["--overwrite"] if overwrite else [])

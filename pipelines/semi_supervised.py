@@ -36,7 +36,7 @@ DATASETS = ["utd_mhad", "synthetic"]
 def run_in_process(config: Path, run_dir: Path, overrides: list[str], log: Path) -> dict:
     """tfhar.train's CLI called in this process (TensorFlow starts once for all runs)."""
     metrics = run_dir / "metrics.json"
-    overwrite = metrics.is_file() and not same_config(run_dir, config, overrides)
+    overwrite = not same_config(run_dir, config, overrides)  # Finished or not.
     if metrics.is_file() and not overwrite:
         return json.loads(metrics.read_text())
     import contextlib  # noqa: I001  (tfhar before keras: it sets TensorFlow's environment)

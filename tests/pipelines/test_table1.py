@@ -108,3 +108,30 @@ def test_existing_only_tabulates_finished_runs_without_training(tmp_path, monkey
     assert table.loc["inertial supervised", "seeds"] == 1
     assert table1.main(["--existing-only", "--runs-dir", str(tmp_path / "none"),
                         "--out", str(out)]) == 2
+
+
+def test_an_interrupted_run_resumes_unless_its_config_changed(tmp_path, monkeypatch):
+    from tfhar.config import dump_config, load_config
+
+    config = table1.ROOT / "configs" / "utd_mhad" / "cmc.yaml"
+    run_dir = tmp_path / "cmc-seed0"
+    run_dir.mkdir()
+    calls = []
+
+    def fake_run(command, **kwargs):
+        calls.append(command)
+        (run_dir / "metrics.json").write_text(json.dumps({"accuracy": 0.9}))
+        return type("Result", (), {"returncode": 0})()
+
+    monkeypatch.setattr("subprocess.run", fake_run)
+    log = tmp_path / "log"
+    # Interrupted (config.yaml, no metrics.json) with the same config: resumed in place.
+    (run_dir / "config.yaml").write_text(dump_config(load_config(config, ["runtime.verbose=2"])))
+    table1.train(config, run_dir, ["runtime.verbose=2"], log)
+    assert "--overwrite" not in calls[-1]
+    # Interrupted with another config: replaced (tfhar.train would refuse the directory).
+    (run_dir / "metrics.json").unlink()
+    changed = load_config(config, ["runtime.verbose=2", "pretrain.epochs=3"])
+    (run_dir / "config.yaml").write_text(dump_config(changed))
+    table1.train(config, run_dir, ["runtime.verbose=2"], log)
+    assert "--overwrite" in calls[-1]
