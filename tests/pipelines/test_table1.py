@@ -18,6 +18,19 @@ def fake_runs(runs_dir, seeds, accuracy_of):
                 "num_test_samples": 430, "wall_time_s": 10.0}))
 
 
+def record_training(monkeypatch, run_dir):
+    """subprocess.run replaced by a fake training that writes metrics; returns its commands."""
+    calls = []
+
+    def fake_run(command, **kwargs):
+        calls.append(command)
+        (run_dir / "metrics.json").write_text(json.dumps({"accuracy": 0.9}))
+        return type("Result", (), {"returncode": 0})()
+
+    monkeypatch.setattr("subprocess.run", fake_run)
+    return calls
+
+
 def test_existing_runs_are_summarised_without_training(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run was started again")
@@ -75,14 +88,7 @@ def test_a_run_of_a_changed_config_is_trained_again(tmp_path, monkeypatch):
     run_dir = tmp_path / "cmc-seed0"
     run_dir.mkdir()
     (run_dir / "metrics.json").write_text(json.dumps({"accuracy": 0.5}))
-    calls = []
-
-    def fake_run(command, **kwargs):
-        calls.append(command)
-        (run_dir / "metrics.json").write_text(json.dumps({"accuracy": 0.9}))
-        return type("Result", (), {"returncode": 0})()
-
-    monkeypatch.setattr("subprocess.run", fake_run)
+    calls = record_training(monkeypatch, run_dir)
     log = tmp_path / "log"
     same = load_config(config, ["runtime.verbose=2"])
     (run_dir / "config.yaml").write_text(dump_config(same))
@@ -116,14 +122,7 @@ def test_an_interrupted_run_resumes_unless_its_config_changed(tmp_path, monkeypa
     config = table1.ROOT / "configs" / "utd_mhad" / "cmc.yaml"
     run_dir = tmp_path / "cmc-seed0"
     run_dir.mkdir()
-    calls = []
-
-    def fake_run(command, **kwargs):
-        calls.append(command)
-        (run_dir / "metrics.json").write_text(json.dumps({"accuracy": 0.9}))
-        return type("Result", (), {"returncode": 0})()
-
-    monkeypatch.setattr("subprocess.run", fake_run)
+    calls = record_training(monkeypatch, run_dir)
     log = tmp_path / "log"
     # Interrupted (config.yaml, no metrics.json) with the same config: resumed in place.
     (run_dir / "config.yaml").write_text(dump_config(load_config(config, ["runtime.verbose=2"])))
