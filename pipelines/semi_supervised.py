@@ -83,7 +83,9 @@ def method_run(method: str, encoders: dict, fraction: float, repeat: int
                ) -> tuple[str, list[str]]:
     """(config stem, overrides) of one method on one labelled subset."""
     overrides = [f"data.label_fraction={fraction}", f"data.label_fraction_seed={repeat}",
-                 "runtime.verbose=0", "runtime.embedding_plot=false"]
+                 "runtime.verbose=0", "runtime.embedding_plot=false",
+                 # Runs of minutes: backing up every epoch cost more than restarting one.
+                 "runtime.backup=false"]
     if method in ("cmc", "simclr fusion"):
         stem = "cmc" if method == "cmc" else "simclr_fusion"
         overrides += [f"finetune.encoders.{m}={p}" for m, p in encoders[method].items()]

@@ -128,6 +128,7 @@ class RuntimeConfig:
     jit_compile: bool = False
     verbose: int = _field(1, choices=(0, 1, 2))
     embedding_plot: bool = True
+    backup: bool = True  # per-epoch BackupAndRestore: an interrupted stage resumes
 
 
 @dataclasses.dataclass(frozen=True)

@@ -75,8 +75,12 @@ def build_on(model: keras.Model, dataset: tf.data.Dataset, inputs_of=lambda batc
 
 def _callbacks(ctx: RunContext, stage: str, monitor: str, mode: str, patience: int,
                factor: float, backup: bool = True) -> list[keras.callbacks.Callback]:
-    """Plateau schedule, CSV and TensorBoard logs; with `backup`, a per-epoch backup that an
-    interrupted stage resumes from (first in the list, so it restores before the others)."""
+    """Plateau schedule, CSV and TensorBoard logs; with `backup` (and `runtime.backup`), a
+    per-epoch backup that an interrupted stage resumes from (first in the list, so it restores
+    before the others). Without it an interrupted stage starts again: its logged epochs go."""
+    backup = backup and ctx.config.runtime.backup
+    if not backup:
+        (ctx.run_dir / "logs" / f"history_{stage}.csv").unlink(missing_ok=True)
     return [
         *([keras.callbacks.BackupAndRestore(str(ctx.run_dir / "checkpoints" / stage),
                                             double_checkpoint=True)] if backup else []),
@@ -245,22 +249,25 @@ def train_classifier(ctx: RunContext, stage: str, encoders: dict[str, keras.Mode
         val = labeled_dataset(inputs(splits.val), splits.val.labels, section.batch_size)
     monitor, mode = ("val_accuracy", "max") if val is not None else ("loss", "min")
     done = ctx.run_dir / "checkpoints" / f"{stage}.done"
-    if on_features and not done.is_file():
-        # Fitting on features takes seconds, less than backing it up every epoch did (60% of
-        # its time): an interrupted stage starts again from scratch, as if never started.
-        for stale in (best, ctx.run_dir / "logs" / f"history_{stage}.csv"):
-            stale.unlink(missing_ok=True)
-    callbacks = _callbacks(ctx, stage, monitor, mode, section.lr_patience, section.lr_factor,
-                           backup=not on_features)
-    # Before the CSV logger, so a logged epoch's weights are saved when it is the best; and an
-    # interrupted stage keeps the best of the epochs it logged before (none when it starts).
-    logger = next(i for i, c in enumerate(callbacks) if isinstance(c, keras.callbacks.CSVLogger))
-    callbacks.insert(logger, keras.callbacks.ModelCheckpoint(
-        str(best), monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True,
-        initial_value_threshold=_best_logged(ctx.run_dir / "logs" / f"history_{stage}.csv",
-                                             monitor, mode) if best.is_file() else None))
+    # Fitting on features takes seconds, less than backing it up every epoch did (60% of its
+    # time). Without a backup an interrupted stage starts again from scratch, as if never
+    # started (`_callbacks` drops its logged epochs).
+    backup = not on_features and config.runtime.backup
     history = None
     if not done.is_file():
+        if not backup:
+            best.unlink(missing_ok=True)
+        callbacks = _callbacks(ctx, stage, monitor, mode, section.lr_patience,
+                               section.lr_factor, backup=backup)
+        # Before the CSV logger, so a logged epoch's weights are saved when it is the best; and
+        # an interrupted stage keeps the best of the epochs it logged before (none at first).
+        logger = next(i for i, c in enumerate(callbacks)
+                      if isinstance(c, keras.callbacks.CSVLogger))
+        history_csv = ctx.run_dir / "logs" / f"history_{stage}.csv"
+        callbacks.insert(logger, keras.callbacks.ModelCheckpoint(
+            str(best), monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True,
+            initial_value_threshold=_best_logged(history_csv, monitor, mode)
+            if best.is_file() else None))
         history = fitted.fit(train, validation_data=val, epochs=section.epochs,
                              verbose=config.runtime.verbose, shuffle=False, callbacks=callbacks)
         done.touch()

@@ -54,7 +54,11 @@ def check_run_dir(run_dir: Path, config: Config, overwrite: bool) -> bool:
             raise RunDirError(f"run directory {str(run_dir)!r} is not empty and holds no "
                               "config.yaml; choose another --run-dir or pass --overwrite")
         return False
-    if saved.read_text() == dump_config(config):
+    try:  # Compared parsed: a config.yaml written before a new key got its default matches.
+        same = load_config(saved) == config
+    except ConfigError:
+        same = False
+    if same:
         return True
     if not overwrite:
         raise RunDirError(f"run directory {str(run_dir)!r} holds a different config; "

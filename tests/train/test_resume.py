@@ -127,3 +127,43 @@ def test_overwrite_replaces_a_run_with_another_config(copied_run, smoke_config, 
     assert run.metrics["modalities"] == ["inertial"]
     assert not (run_dir / "stale.txt").exists()
     assert len(pd.read_csv(run_dir / "history.csv")) == 1  # The old run's epochs are gone.
+
+
+def test_without_backup_an_interrupted_fine_tuning_starts_again(smoke_config, tiny, train_cli,
+                                                                 tmp_path):
+    run_dir = tmp_path / "run"
+    arguments = ["--config", smoke_config("supervised_multimodal"), *tiny,
+                 "--set", "data.modalities=[inertial]", "--set", "finetune.epochs=2",
+                 "--set", "runtime.backup=false"]
+    assert train_cli(run_dir, *arguments).code == 0
+    assert not (run_dir / "checkpoints" / "supervised").exists()  # No per-epoch backup.
+    # As if the stage had been interrupted after an epoch with a perfect validation accuracy.
+    (run_dir / "checkpoints" / "supervised.done").unlink()
+    log = run_dir / "logs" / "history_supervised.csv"
+    logged = pd.read_csv(log)
+    assert len(logged) == 2
+    logged.loc[len(logged) - 1, "val_accuracy"] = 1.0
+    logged.to_csv(log, index=False)
+    best = run_dir / "checkpoints" / "supervised_best.weights.h5"
+    saved_at = best.stat().st_mtime_ns
+
+    again = train_cli(run_dir, *arguments)
+    assert again.code == 0 and again.stdout.startswith("resuming supervised")
+    relogged = pd.read_csv(log)  # Trained again from epoch 0; the stale epochs are gone.
+    assert relogged["epoch"].tolist() == [0, 1]
+    assert best.is_file() and best.stat().st_mtime_ns != saved_at  # Not the stale best.
+
+
+def test_a_config_yaml_written_before_a_new_key_still_resumes(copied_run, smoke_config,
+                                                              train_cli):
+    run_dir = copied_run("supervised_multimodal")
+    saved = run_dir / "config.yaml"
+    lines = saved.read_text().splitlines(keepends=True)
+    # `runtime.backup` was added later with its default: an older run directory lacks it.
+    older = [line for line in lines if not line.strip().startswith("backup:")]
+    assert len(older) == len(lines) - 1
+    saved.write_text("".join(older))
+    again = train_cli(run_dir, "--config", smoke_config("supervised_multimodal"))
+    assert again.code == 0
+    assert again.stdout.startswith("resuming supervised")
+    assert "Epoch " not in again.stdout
