@@ -144,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     encoders = (encoder_paths(args.table1_runs) if args.existing_only
                 else pretrained(args.dataset, args.table1_runs))
     rows = []
-    for fraction in args.fractions:
-        for repeat in range(args.repeats):
+    # Repeat by repeat, so an interrupted study has every fraction with fewer repeats.
+    for repeat in range(args.repeats):
+        for fraction in args.fractions:
             for method in args.methods:
                 stem, overrides = method_run(method, encoders, fraction, repeat)
                 overrides += args.overrides
@@ -170,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print(f"error: no finished runs in {args.runs_dir}", file=sys.stderr)
         return 2
-    runs = pd.DataFrame(rows)
+    runs = pd.DataFrame(rows).sort_values(["fraction", "repeat"], kind="stable",
+                                          ignore_index=True)
     summary = summarize(runs)
     write_atomic(out / "semi_supervised.csv", runs.to_csv(index=False))
     write_atomic(out / "semi_supervised_summary.csv", summary.to_csv(index=False))
