@@ -102,6 +102,17 @@ def test_label_fraction_is_deterministic_in_the_seed():
     assert not np.array_equal(a, c)
 
 
+def test_label_fraction_index_is_the_rows_label_fraction_keeps():
+    record = _record(per_subject=6)  # 16 rows per class.
+    index = tfhar.data.label_fraction_index(record.labels, 0.25, seed=3)
+    np.testing.assert_array_equal(record.inertial[index],
+                                  tfhar.data.label_fraction(record, 0.25, seed=3).inertial)
+    # 1% and 5% both round to one row per class: the same rows for the same seed.
+    np.testing.assert_array_equal(tfhar.data.label_fraction_index(record.labels, 0.01, 3),
+                                  tfhar.data.label_fraction_index(record.labels, 0.05, 3))
+    assert len(tfhar.data.label_fraction_index(record.labels, 0.1, 3)) == 6
+
+
 @pytest.mark.parametrize("fraction", [0, -0.1, 1.5, float("nan"), "half", True])
 def test_label_fraction_rejects_fractions_outside_zero_one(fraction):
     with pytest.raises(DataError, match="fraction"):

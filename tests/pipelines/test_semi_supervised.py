@@ -81,6 +81,25 @@ def test_existing_only_tabulates_what_finished(finished, monkeypatch, tmp_path):
     assert existing_only(**{"--runs-dir": str(tmp_path / "none")}) == 2
 
 
+def test_fractions_with_the_same_windows_share_one_run(finished, monkeypatch, tmp_path):
+    root, args = finished
+    monkeypatch.setattr("tfhar.train.main", None)  # Any training attempt fails.
+    options = dict(zip(args[::2], args[1::2], strict=True))
+    options.update({"--out": str(tmp_path / "out")})
+    # 0.50001 rounds to the windows per class of 0.5: its runs are those of 0.5, not new ones.
+    options.pop("--fractions")
+    assert semi_supervised.main([*sum(options.items(), ()), "--fractions", "0.5", "0.50001"]) == 0
+    runs = pd.read_csv(tmp_path / "out" / "semi_supervised.csv")
+    assert len(runs) == 8
+    first, second = runs[runs.fraction == 0.5], runs[runs.fraction == 0.50001]
+    for column in ("method", "accuracy", "run_dir", "labelled"):
+        assert first[column].tolist() == second[column].tolist()
+    assert (second.wall_time_s == 0).all() and (first.wall_time_s > 0).all()
+    assert not list((root / "runs").glob("*p0.50001*"))
+    summary = pd.read_csv(tmp_path / "out" / "semi_supervised_summary.csv")
+    assert len(summary) == 8 and (summary.labelled == first.labelled.iloc[0]).all()
+
+
 def test_confidence_interval_is_the_95_percent_t_interval():
     values = np.array([1.0, 2.0, 3.0, 4.0])
     # t(0.975, 3) = 3.18245; sample std = 1.29099; n = 4.

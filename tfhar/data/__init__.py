@@ -9,7 +9,7 @@ from tfhar.data.datasets import available_datasets, default_root, load, loader_o
 from tfhar.data.download import download_dataset
 from tfhar.data.errors import DataError
 from tfhar.data.record import Record
-from tfhar.data.splits import label_fraction, protocols, split
+from tfhar.data.splits import label_fraction, label_fraction_index, protocols, split
 
 __all__ = [
     "DataError",
@@ -18,6 +18,7 @@ __all__ = [
     "default_root",
     "download_dataset",
     "label_fraction",
+    "label_fraction_index",
     "load",
     "loader_options",
     "protocols",

@@ -75,6 +75,12 @@ def label_fraction(record: Record, fraction: float, seed: int = 0) -> Record:
 
     The rows are drawn at random, deterministically in `seed`, and keep their original order.
     """
+    return record.subset(label_fraction_index(record.labels, fraction, seed))
+
+
+def label_fraction_index(labels: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
+    """The sorted row indices `label_fraction` keeps. Two fractions that round to the same
+    count per class keep the same rows for the same seed."""
     if (
         isinstance(fraction, bool)
         or not isinstance(fraction, numbers.Real)
@@ -83,9 +89,8 @@ def label_fraction(record: Record, fraction: float, seed: int = 0) -> Record:
         raise DataError(f"label_fraction: fraction={fraction!r}; expected a number in (0, 1]")
     rng = np.random.default_rng(seed)
     keep = []
-    for label in np.unique(record.labels):
-        rows = np.flatnonzero(record.labels == label)
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
         count = max(1, int(np.floor(fraction * len(rows) + 0.5)))
         keep.append(rng.choice(rows, size=count, replace=False))
-    index = np.sort(np.concatenate(keep)) if keep else np.zeros(0, np.int64)
-    return record.subset(index)
+    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, np.int64)
