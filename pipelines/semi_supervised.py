@@ -207,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     plot(summary, out / "semi_supervised.png", args.dataset)
     print(summary.to_string(index=False))
     hours = runs.wall_time_s.sum() / 3600
-    print(f"{len(runs)} runs, {hours:.2f} h of training (summed wall time of the runs)")
+    print(f"{len(runs)} results from {runs.run_dir.nunique()} runs, {hours:.2f} h of training "
+          "(summed wall time of the runs)")
     return 0
 
 
