@@ -22,7 +22,7 @@ train: setup
 	$(BIN)/python -m tfhar.train $(ARGS)
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 	$(BIN)/ruff check .
 
 test-slow: setup
