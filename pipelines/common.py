@@ -13,15 +13,16 @@ def same_config(run_dir: Path, config: Path, overrides: list[str]) -> bool:
 
     Runs without a config.yaml (written by hand) count as the same.
     """
-    from tfhar.config import ConfigError, load_config
+    from tfhar.config import ConfigError, load_config, matches_saved
 
     saved = run_dir / "config.yaml"
     if not saved.is_file():
         return True
     try:
-        return load_config(saved) == load_config(config, overrides)
+        wanted = load_config(config, overrides)
     except ConfigError:
         return False
+    return matches_saved(saved, wanted)
 
 
 def finished(run_dir: Path, config: Path, overrides: list[str]) -> bool:

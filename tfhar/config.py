@@ -308,6 +308,15 @@ def to_dict(config: Any) -> dict:
     return plain(dataclasses.asdict(config))
 
 
+def matches_saved(path: str | Path, config: Config) -> bool:
+    """Whether the config.yaml at `path` is `config`. Compared parsed, so a file written before
+    a key was added (with its default) still matches; an unreadable file does not."""
+    try:
+        return load_config(path) == config
+    except ConfigError:
+        return False
+
+
 def dump_config(config: Config) -> str:
     """The resolved config as YAML text (loadable by `load_config`)."""
     return yaml.safe_dump(to_dict(config), sort_keys=False)

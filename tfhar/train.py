@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from tfhar.config import Config, ConfigError, config_hash, dump_config, load_config
+from tfhar.config import Config, ConfigError, config_hash, dump_config, load_config, matches_saved
 from tfhar.data import DataError
 
 MAIN_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "utd_mhad" / "cmc.yaml"
@@ -54,11 +54,7 @@ def check_run_dir(run_dir: Path, config: Config, overwrite: bool) -> bool:
             raise RunDirError(f"run directory {str(run_dir)!r} is not empty and holds no "
                               "config.yaml; choose another --run-dir or pass --overwrite")
         return False
-    try:  # Compared parsed: a config.yaml written before a new key got its default matches.
-        same = load_config(saved) == config
-    except ConfigError:
-        same = False
-    if same:
+    if matches_saved(saved, config):
         return True
     if not overwrite:
         raise RunDirError(f"run directory {str(run_dir)!r} holds a different config; "
