@@ -1,19 +1,29 @@
 """pipelines.semi_supervised: end to end on synthetic data, reruns train nothing, statistics."""
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from pipelines import semi_supervised
+from pipelines.table1 import ROOT
 from tfhar.config import load_config
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    """The pipeline run once on tiny synthetic data: 1 fraction x 1 repeat x 4 methods."""
+def finished(tmp_path_factory, smoke_run):
+    """The pipeline run once on tiny synthetic data: 1 fraction x 1 repeat x 4 methods.
+
+    Its pre-trained encoders are the session's smoke runs (the synthetic Table 1 configs as
+    they are), copied in as the Table 1 seed-0 runs: the pipeline finds them finished and
+    pre-trains nothing (test_missing_pretraining_runs_are_trained covers the other case).
+    """
     root = tmp_path_factory.mktemp("semi")
+    for stem in ("cmc", "simclr_inertial", "simclr_skeleton"):
+        shutil.copytree(smoke_run(stem).run_dir, root / "table1" / f"{stem}-seed0")
     args = ["--dataset", "synthetic", "--fractions", "0.5", "--repeats", "1",
             "--runs-dir", str(root / "runs"), "--table1-runs", str(root / "table1"),
             "--out", str(root / "out"), "--set", "finetune.epochs=4"]
@@ -39,6 +49,22 @@ def test_every_method_and_repeat_is_a_run_with_its_accuracy(finished):
     # SSL methods fine-tune the encoders pre-trained once (the Table 1 seed-0 runs).
     assert config.finetune.encoders["inertial"] == str(
         root / "table1" / "simclr_inertial-seed0" / "encoders" / "inertial.keras")
+
+
+def test_missing_pretraining_runs_are_trained(tmp_path, monkeypatch):
+    trained = []
+
+    def fake_train(config, run_dir, overrides, log):
+        trained.append((Path(config).relative_to(ROOT).as_posix(), run_dir.name, overrides))
+        return {}
+
+    monkeypatch.setattr(semi_supervised, "train", fake_train)
+    encoders = semi_supervised.pretrained("synthetic", tmp_path)
+    assert trained == [(f"configs/synthetic/{stem}.yaml", f"{stem}-seed0", ["runtime.verbose=2"])
+                       for stem in ("cmc", "simclr_inertial", "simclr_skeleton")]
+    assert encoders["simclr fusion"]["skeleton"] == (
+        tmp_path / "simclr_skeleton-seed0" / "encoders" / "skeleton.keras")
+    assert encoders["cmc"]["inertial"] == tmp_path / "cmc-seed0" / "encoders" / "inertial.keras"
 
 
 def test_summary_and_plot_are_written(finished):
