@@ -47,6 +47,8 @@ class RunContext:
     strategy: tf.distribute.Strategy
     stage_times: dict[str, float] = field(default_factory=dict)
     stage_summaries: list[str] = field(default_factory=list)
+    # The final model's encoders, once trained: the t-SNE maps use them without reloading.
+    trained_encoders: dict[str, keras.Model] = field(default_factory=dict)
 
 
 def atomic_save_model(model: keras.Model, path: Path) -> None:
@@ -66,11 +68,16 @@ def build_on(model: keras.Model, dataset: tf.data.Dataset, inputs_of=lambda batc
              ) -> None:
     """Build a subclassed model by calling it on zeros shaped like one batch of `dataset`.
 
-    BackupAndRestore needs a built model to restore into before `fit` starts.
+    BackupAndRestore needs a built model to restore into before `fit` starts. A compiled
+    model's optimizer is built too: were its variables made in the first training step,
+    `tf.function` would trace that step twice (once more after creating variables), and
+    tracing is most of a short run's time.
     """
     zeros = tf.nest.map_structure(lambda s: tf.zeros([2] + s.shape[1:], s.dtype),
                                   dataset.element_spec)
     model(inputs_of(zeros), training=False)
+    if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
 
 
 def _callbacks(ctx: RunContext, stage: str, monitor: str, mode: str, patience: int,
@@ -339,6 +346,7 @@ def run_method(ctx: RunContext) -> dict:
                                  trainable_encoders=config.finetune.trainable_encoders,
                                  augment=config.finetune.augment)
     save_trained_model(ctx, model)
+    ctx.trained_encoders = dict(model.encoders)
     metrics = evaluate_classifier(ctx, model, tuple(sorted(encoders)))
     # The validation accuracy of the checkpoint tested: what variants are compared on.
     val_accuracy = _best_logged(ctx.run_dir / "logs" / f"history_{stage}.csv", "val_accuracy",
@@ -370,6 +378,9 @@ def write_artifacts(ctx: RunContext, metrics: dict) -> None:
     if ctx.config.runtime.embedding_plot:
         from tfhar.embedding import write_embedding_plots
 
-        encoders = {m: keras.models.load_model(ctx.run_dir / "model" / f"{m}_encoder.keras")
+        # The saved encoders: in memory when this process trained them (loading and tracing
+        # fresh copies took longer than the t-SNE itself).
+        encoders = {m: ctx.trained_encoders[m] if m in ctx.trained_encoders
+                    else keras.models.load_model(ctx.run_dir / "model" / f"{m}_encoder.keras")
                     for m in ctx.config.data.modalities}
         write_embedding_plots(encoders, ctx.splits.test, ctx.run_dir, ctx.config.runtime.seed)
