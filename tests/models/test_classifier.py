@@ -3,9 +3,11 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfhar.models.classifier import ClassifierModel
 from tfhar.models.heads import build_fusion_classifier, build_mlp_classifier
+from tfhar.recipes import build_on
 
 LABELS = np.array([0, 1, 2, 0, 1, 2, 0, 1])
 
@@ -166,3 +168,26 @@ def test_rejects_missing_modalities_and_bare_inputs_with_two_encoders(
         model({"inertial": inertial_batch})
     with pytest.raises(ValueError, match="must be a dict with keys"):
         model(inertial_batch)
+
+
+def test_fit_traces_the_training_step_once_after_build_on(tiny_inertial_encoder, inertial_batch,
+                                                          monkeypatch):
+    # build_on builds the optimizer too: were its variables made in the first step, tf.function
+    # would trace the step a second time (tracing is most of a short run's time).
+    encoder = tiny_inertial_encoder()
+    model = ClassifierModel({"inertial": encoder},
+                            build_mlp_classifier(encoder.output_shape[-1], 3, (16,)),
+                            trainable_encoders=True)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    dataset = tf.data.Dataset.from_tensor_slices(({"inertial": inertial_batch}, LABELS)).batch(3)
+    build_on(model, dataset, lambda batch: batch[0])
+    assert model.optimizer.built
+    traces, step = [], ClassifierModel.train_step
+
+    def counted(self, data):
+        traces.append(1)
+        return step(self, data)
+
+    monkeypatch.setattr(ClassifierModel, "train_step", counted)
+    model.fit(dataset, epochs=2, verbose=0)  # Batches of 3, 3 and 2 windows.
+    assert len(traces) == 1
