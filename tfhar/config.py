@@ -117,6 +117,9 @@ class FinetuneConfig:
     # update the moving ones, dropout on; weights still frozen), which is what the authors'
     # PyTorch Lightning code does, as Lightning puts every module back in training mode.
     frozen_encoder_mode: str = _field("inference", choices=("inference", "train"))
+    # The validation metric that picks the checkpoint tested and drives the plateau schedule
+    # (without a validation split: the training loss).
+    monitor: str = _field("val_accuracy", choices=("val_accuracy", "val_loss"))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -200,13 +200,30 @@ def _feature_passthrough(encoders: dict[str, keras.Model]) -> dict[str, keras.Mo
     return passthrough
 
 
-def _best_logged(path: Path, monitor: str, mode: str) -> float | None:
-    """The best `monitor` value in a stage's CSV history, if it logged any."""
+def _best_row(path: Path, monitor: str, mode: str) -> pd.Series | None:
+    """The first epoch of a stage's CSV history with the best `monitor` value (the one a
+    save-best-only checkpoint holds), if it logged any."""
     try:
-        values = pd.read_csv(path)[monitor].dropna()
+        history = pd.read_csv(path).dropna(subset=[monitor])
     except (FileNotFoundError, pd.errors.EmptyDataError, KeyError):
         return None
-    return None if values.empty else float(values.max() if mode == "max" else values.min())
+    if history.empty:
+        return None
+    return history.loc[history[monitor].idxmax() if mode == "max" else history[monitor].idxmin()]
+
+
+def _best_logged(path: Path, monitor: str, mode: str) -> float | None:
+    """The best `monitor` value in a stage's CSV history, if it logged any."""
+    row = _best_row(path, monitor, mode)
+    return None if row is None else float(row[monitor])
+
+
+def _monitor(config: Config, has_val: bool) -> tuple[str, str]:
+    """(metric, mode) that picks a classifier stage's checkpoint."""
+    if not has_val:
+        return "loss", "min"
+    monitor = config.finetune.monitor
+    return monitor, "max" if monitor == "val_accuracy" else "min"
 
 
 def train_classifier(ctx: RunContext, stage: str, encoders: dict[str, keras.Model],
@@ -254,7 +271,7 @@ def train_classifier(ctx: RunContext, stage: str, encoders: dict[str, keras.Mode
     val = None
     if splits.val is not None:
         val = labeled_dataset(inputs(splits.val), splits.val.labels, section.batch_size)
-    monitor, mode = ("val_accuracy", "max") if val is not None else ("loss", "min")
+    monitor, mode = _monitor(config, val is not None)
     done = ctx.run_dir / "checkpoints" / f"{stage}.done"
     # Fitting on features takes seconds, less than backing it up every epoch did (60% of its
     # time). Without a backup an interrupted stage starts again from scratch, as if never
@@ -349,10 +366,13 @@ def run_method(ctx: RunContext) -> dict:
     ctx.trained_encoders = dict(model.encoders)
     metrics = evaluate_classifier(ctx, model, tuple(sorted(encoders)))
     # The validation accuracy of the checkpoint tested: what variants are compared on.
-    val_accuracy = _best_logged(ctx.run_dir / "logs" / f"history_{stage}.csv", "val_accuracy",
-                                "max")
-    if val_accuracy is not None:
-        metrics["val_accuracy"] = val_accuracy
+    tested = _best_row(ctx.run_dir / "logs" / f"history_{stage}.csv",
+                       *_monitor(config, ctx.splits.val is not None))
+    if tested is not None:
+        metrics["checkpoint_epoch"] = int(tested["epoch"])
+        if "val_accuracy" in tested:
+            metrics["val_accuracy"] = float(tested["val_accuracy"])
+            metrics["val_loss"] = float(tested["val_loss"])
     return metrics
 
 

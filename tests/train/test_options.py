@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pandas as pd
+import pytest
 import tensorflow as tf
 
 import tfhar.builders
@@ -68,6 +69,30 @@ def test_mirrored_strategy_runs_on_one_cpu_replica(smoke_config, tiny, train_cli
     assert [type(s) for s in built] == [tf.distribute.MirroredStrategy]
     assert built[0].num_replicas_in_sync == 1
     assert 0.0 <= run.metrics["accuracy"] <= 1.0
+
+
+def test_monitor_val_loss_picks_the_checkpoint_of_the_lowest_validation_loss(
+        smoke_config, tiny, train_cli, tmp_path, monkeypatch):
+    monitored = []
+
+    class Spy(keras.callbacks.ModelCheckpoint):
+        def __init__(self, *args, **kwargs):
+            monitored.append(kwargs["monitor"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(keras.callbacks, "ModelCheckpoint", Spy)
+    run = train_cli(tmp_path / "val_loss", "--config", smoke_config("simclr_inertial"), *tiny,
+                    *NO_AUGMENTATION, "--set", "finetune.epochs=6",
+                    "--set", "finetune.monitor=val_loss")
+    assert run.code == 0 and monitored == ["val_loss"]
+    assert "best val_loss checkpoint used" in run.stdout
+    history = pd.read_csv(run.run_dir / "history.csv")
+    finetune = history[history.stage == "finetune"].reset_index(drop=True)
+    assert len(finetune) == 6
+    tested = finetune.loc[finetune.val_loss.idxmin()]
+    assert run.metrics["checkpoint_epoch"] == tested.epoch
+    assert run.metrics["val_loss"] == pytest.approx(tested.val_loss)
+    assert run.metrics["val_accuracy"] == pytest.approx(tested.val_accuracy)
 
 
 def test_label_fraction_limits_fine_tuning_not_pretraining(smoke_config, tiny, train_cli,

@@ -56,8 +56,11 @@ def test_metrics_json_is_consistent(smoke_run, smoke_config, name):
     # The tested checkpoint's validation accuracy: the best of the classifier stage's epochs.
     history = pd.read_csv(smoke_run(name).run_dir / "history.csv")
     stage = "supervised" if name.startswith("supervised") else "finetune"
-    assert metrics["val_accuracy"] == pytest.approx(
-        history[history.stage == stage].val_accuracy.max())
+    classifier = history[history.stage == stage].reset_index(drop=True)
+    assert metrics["val_accuracy"] == pytest.approx(classifier.val_accuracy.max())
+    tested = classifier.loc[classifier.val_accuracy.idxmax()]  # The first best epoch.
+    assert metrics["checkpoint_epoch"] == tested.epoch
+    assert metrics["val_loss"] == pytest.approx(tested.val_loss)
 
 
 @pytest.mark.parametrize("name", NAMES)
