@@ -47,11 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     import tensorflow as tf
 
     from tfhar.config import load_config
+    from tfhar.experiment import load_splits
     from tfhar.tflite_utils import LiteRTModel
-    from tfhar.train import prepare_data
 
     meta = json.loads((folder / "metadata.json").read_text())
-    test = prepare_data(load_config(folder / "config.yaml"), main_job=False)[2]
+    test = load_splits(load_config(folder / "config.yaml")).test
     window = test.inertial[0]
     rows = []
     sizes = {}

@@ -102,9 +102,9 @@ def labelled_subsets(config: Path, fractions: list[float], repeats: int
     """{(fraction, repeat): indices of the labelled training windows that run sees}."""
     from tfhar.config import load_config
     from tfhar.data import label_fraction_index
-    from tfhar.train import load_splits
+    from tfhar.experiment import load_splits
 
-    labels = load_splits(load_config(config), main_job=False)["train"].labels
+    labels = load_splits(load_config(config)).unlabeled.labels
     return {(f, r): label_fraction_index(labels, f, r) for f in fractions for r in range(repeats)}
 
 

@@ -34,6 +34,11 @@ ROWS = {
         "simclr fusion": ("simclr_fusion", 94.88, None),
         "cmc": ("cmc", 93.82, 96.04),
     },
+    # The six accelerometers only: the motion-capture skeletons are not available here.
+    "berkeley_mhad": {
+        "inertial supervised": ("supervised_inertial", 89.82, None),
+        "inertial simclr": ("simclr_inertial", 93.09, None),
+    },
 }
 
 

@@ -23,10 +23,10 @@ def test_defaults_without_a_file():
 
 
 def test_yaml_and_overrides_are_typed(tmp_path):
-    path = write(tmp_path, "method: supervised\ndata: {modalities: [inertial]}\n")
+    path = write(tmp_path, "method: simclr\ndata: {modalities: [inertial]}\n")
     config = load_config(path, ["pretrain.epochs=5", "model.inertial.filters=[8, 16]",
                                 "pretrain.temperature=1", "finetune.trainable_encoders=true"])
-    assert config.method == "supervised"
+    assert config.method == "simclr"
     assert config.data.modalities == ("inertial",)
     assert config.pretrain.epochs == 5
     assert config.model.inertial.filters == (8, 16)
@@ -81,3 +81,148 @@ def test_dump_round_trip(tmp_path):
 @pytest.mark.parametrize("path", CONFIGS, ids=[f"{p.parent.name}/{p.name}" for p in CONFIGS])
 def test_shipped_configs_load(path):
     assert isinstance(load_config(path), Config)
+
+
+def _float_fields(cls=Config, prefix=""):
+    """Every float field of the schema, as a dotted path."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        hint = hints[field.name]
+        if dataclasses.is_dataclass(hint):
+            yield from _float_fields(hint, f"{prefix}{field.name}.")
+        elif hint is float or hint == (float | None):
+            yield f"{prefix}{field.name}"
+
+
+FLOAT_FIELDS = sorted(_float_fields())
+
+
+def test_float_fields_are_found():
+    assert {"pretrain.temperature", "finetune.learning_rate", "data.label_fraction",
+            "model.inertial.dropout", "pretrain.inertial.temperature"} <= set(FLOAT_FIELDS)
+
+
+@pytest.mark.parametrize("field", FLOAT_FIELDS)
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_every_number_refuses_nan_and_infinity(field, value):
+    with pytest.raises(ConfigError, match=rf"{field.replace('.', '[.]')}: expected a finite"):
+        load_config("synthetic/cmc", [f"{field}={value}"])
+
+
+@pytest.mark.parametrize("text", ["1e-3", "1.0e-3", ".001", "1E-3"])
+def test_numbers_are_read_as_yaml_1_2(tmp_path, text):
+    assert load_config(None, [f"pretrain.learning_rate={text}"]).pretrain.learning_rate == 1e-3
+    path = write(tmp_path, f"pretrain: {{learning_rate: {text}}}\n")
+    assert load_config(path).pretrain.learning_rate == 1e-3
+
+
+@pytest.mark.parametrize(("override", "fragment"), [
+    ("runtime.seed=-1", "runtime.seed"),
+    ("runtime.seed=4294967296", "runtime.seed"),
+    ("data.label_fraction_seed=-2", "data.label_fraction_seed"),
+    ("model.classifier_hidden_dims=[64, 0]", r"model.classifier_hidden_dims\[1\]"),
+    ("model.inertial.filters=[-4]", r"model.inertial.filters\[0\]"),
+    ("finetune.lr_factor=1.0", "finetune.lr_factor"),
+    ("pretrain.learning_rate=0", "pretrain.learning_rate"),
+    ("data.label_fraction=0", "data.label_fraction"),
+])
+def test_ranges_are_checked_where_the_config_is_read(override, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        load_config(None, [override])
+
+
+def test_largest_seed_is_accepted():
+    assert load_config(None, ["runtime.seed=4294967295"]).runtime.seed == 2**32 - 1
+
+
+@pytest.mark.parametrize(("config", "overrides", "fragment"), [
+    ("synthetic/simclr_inertial", ["augment.inertial={}"], "augment.inertial"),
+    ("synthetic/simclr_inertial", ["augment.inertial={jitter: {p: 0}}"], "augment.inertial"),
+    ("synthetic/cmc", ["augment.skeleton={}"], "augment.skeleton"),
+    ("synthetic/supervised_multimodal", ["finetune.augment=true", "augment.inertial=none",
+                                         "augment.skeleton=none"], "finetune.augment"),
+])
+def test_contrastive_views_without_augmentation_are_refused(config, overrides, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        load_config(config, overrides)
+
+
+def test_no_augmentation_said_explicitly_is_accepted():
+    config = load_config("synthetic/simclr_inertial", ["augment.inertial=none"])
+    assert config.augment.inertial == "none"
+    assert load_config("synthetic/cmc", ["augment.inertial=none"]).augment.inertial == "none"
+
+
+@pytest.mark.parametrize(("config", "overrides", "fragment"), [
+    ("synthetic/supervised_multimodal", ["pretrain.epochs=3"], "pretrain.epochs"),
+    ("synthetic/supervised_multimodal", ["model.projection_dim=8"], "model.projection_dim"),
+    ("synthetic/supervised_multimodal", ["finetune.frozen_encoder_mode=train"],
+     "finetune.frozen_encoder_mode"),
+    ("synthetic/supervised_multimodal", ["augment.skeleton.jitter.sigma=0.5"],
+     "augment.skeleton"),
+    ("synthetic/simclr_inertial", ["model.skeleton.output_dim=32"], "model.skeleton"),
+    ("synthetic/simclr_inertial", ["pretrain.skeleton.batch_size=8"], "pretrain.skeleton"),
+    ("synthetic/simclr_inertial", ["model.fusion_hidden_dim=8"], "model.fusion_hidden_dim"),
+    ("synthetic/simclr_inertial", ["model.classifier=linear"], "model.classifier_hidden_dims"),
+    ("synthetic/simclr_inertial", ["finetune.trainable_encoders=true",
+                                   "finetune.frozen_encoder_mode=train"],
+     "finetune.frozen_encoder_mode"),
+    ("synthetic/cmc", ["pretrain.inertial.temperature=0.5"], "pretrain.inertial.temperature"),
+    ("synthetic/cmc", ["data.label_fraction_seed=3"], "data.label_fraction_seed"),
+])
+def test_values_the_method_would_ignore_are_refused(config, overrides, fragment):
+    with pytest.raises(ConfigError, match=rf"{fragment}.*never used"):
+        load_config(config, overrides)
+
+
+def test_linear_classifier_applies_to_the_fusion():
+    from tfhar.builders import build_classifier
+
+    features = {"inertial": 8, "skeleton": 4}
+    encoders = {m: _features_encoder(n) for m, n in features.items()}
+    mlp = build_classifier(load_config("synthetic/cmc"), encoders, 5)
+    linear = build_classifier(
+        load_config("synthetic/cmc", ["model.classifier=linear",
+                                      "model.classifier_hidden_dims=[256, 128]"]), encoders, 5)
+    assert any(layer.name.startswith("hidden") for layer in mlp.layers)
+    assert not any(layer.name.startswith("hidden") for layer in linear.layers)
+
+
+def _features_encoder(size):
+    import keras
+
+    inputs = keras.Input((size,))
+    return keras.Model(inputs, keras.layers.Identity()(inputs))
+
+
+def test_reporting_fields_leave_the_hash_and_the_match_alone(tmp_path):
+    from tfhar.config import matches_saved
+
+    config = load_config("synthetic/cmc")
+    quiet = load_config("synthetic/cmc", ["runtime.verbose=0", "runtime.backup=false",
+                                          "runtime.embedding_plot=false"])
+    assert config_hash(quiet) == config_hash(config)
+    saved = write(tmp_path, dump_config(quiet))
+    assert matches_saved(saved, config)
+    assert not matches_saved(saved, load_config("synthetic/cmc", ["runtime.seed=1"]))
+
+
+def test_shipped_configs_load_by_name():
+    from tfhar.config import shipped_configs
+
+    names = shipped_configs()
+    assert "utd_mhad/cmc" in names and "synthetic/simclr_inertial" in names
+    assert load_config("utd_mhad/cmc") == load_config("utd_mhad/cmc.yaml")
+    with pytest.raises(ConfigError, match="not a shipped config"):
+        load_config("utd_mhad/byol")
+
+
+def test_configuration_reference_is_current():
+    from tfhar.config.reference import reference
+
+    committed = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+    assert committed.read_text() == reference(), (
+        "docs/configuration.md is stale: python -m tfhar.config > docs/configuration.md")

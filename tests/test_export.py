@@ -20,7 +20,9 @@ import tensorflow as tf
 import tfhar.models  # noqa: F401  (registers the custom layers)
 from tfhar import export, tflite_utils, train
 from tfhar.config import config_hash, dump_config, load_config
-from tfhar.models import build_skeleton_encoder
+from tfhar.experiment import load_splits
+from tfhar.experiment.run_directory import write_marker
+from tfhar.models import build_hcn_encoder
 from tfhar.tflite_utils import LiteRTModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +45,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     args = ["--config", str(CONFIGS / "simclr_inertial.yaml"), "--run-dir", str(runs["simclr"])]
     assert train.main(args + _sets(FAST + ["pretrain.epochs=1"])) == 0
     skeleton = root / "skeleton.keras"
-    build_skeleton_encoder(output_dim=load_config(CONFIGS / "cmc.yaml").model.skeleton.output_dim
+    build_hcn_encoder(output_dim=load_config(CONFIGS / "cmc.yaml").model.skeleton.output_dim
                            ).save(skeleton)
     # CMC fine-tuning from given encoders: the SimCLR run's fine-tuned inertial encoder and a
     # fresh skeleton encoder, both frozen, so that the test pays for the fusion classifier only.
@@ -62,7 +64,7 @@ def _out(runs: dict[str, Path], name: str) -> Path:
 
 
 def _test_split(run_dir: Path):
-    return train.prepare_data(load_config(run_dir / "config.yaml"), main_job=False)[2]
+    return load_splits(load_config(run_dir / "config.yaml")).test
 
 
 @pytest.mark.parametrize("name", ["simclr", "cmc"])
@@ -155,6 +157,7 @@ def test_crash_mid_export_leaves_out_untouched(runs, tmp_path, monkeypatch):
     out = tmp_path / "model"
     (out / "saved_model").mkdir(parents=True)
     (out / "metadata.json").write_text('{"previous": true}')
+    write_marker(out, "export")  # A previous export of tfhar's, which a new one may replace.
     before = _snapshot(out)
     convert = tflite_utils.convert
 
@@ -175,21 +178,13 @@ def test_failed_check_exits_2_and_leaves_out_untouched(runs, tmp_path, monkeypat
     out = tmp_path / "model"
     out.mkdir()
     (out / "report.json").write_text("{}")
+    write_marker(out, "export")
+    before = _snapshot(out)
     monkeypatch.setattr(tflite_utils, "MIN_INT8_AGREEMENT", 1.01)  # Unreachable on purpose.
     code = export.main(["--run-dir", str(runs["simclr"]), "--out", str(out), "--formats", "int8"])
     assert code == 2
     assert "int8: top-1 agreement" in capsys.readouterr().err
-    assert _snapshot(out) == {"report.json": b"{}"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
-
-
-def test_replace_folder_swaps_in_the_new_export(tmp_path):
-    out, new = tmp_path / "model", tmp_path / ".model.tmp-1"
-    for folder, text in ((out, "old"), (new, "new")):
-        (folder / "saved_model").mkdir(parents=True)
-        (folder / "metadata.json").write_text(text)
-    export.replace_folder(new, out)
-    assert (out / "metadata.json").read_text() == "new"
+    assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
@@ -200,8 +195,8 @@ def _bad_run(tmp_path: Path, case: str, runs: dict[str, Path]) -> list[str]:
     run_dir.mkdir()
     if case == "no config":
         return ["--run-dir", str(run_dir)]
-    overrides = ["data.modalities=[skeleton]"] if case == "skeleton only" else []
-    config = load_config(CONFIGS / "simclr_inertial.yaml", overrides)
+    name = "simclr_skeleton" if case == "skeleton only" else "simclr_inertial"
+    config = load_config(CONFIGS / f"{name}.yaml")
     (run_dir / "config.yaml").write_text(dump_config(config))
     if case == "unknown format":
         return ["--run-dir", str(runs["simclr"]), "--formats", "float32,int4"]
@@ -236,12 +231,12 @@ def test_cli_reports_bad_input_without_traceback(tmp_path):
 
 
 def test_float32_copy_of_a_mixed_precision_encoder():
-    from tfhar.models import build_inertial_encoder
+    from tfhar.models import build_cnn_transformer_encoder
 
     windows = np.random.default_rng(0).normal(size=(2, 50, 6)).astype("float32")
     keras.config.set_dtype_policy("mixed_float16")
     try:
-        mixed = build_inertial_encoder(filters=(8, 16), num_layers=1, feedforward_dim=16,
+        mixed = build_cnn_transformer_encoder(filters=(8, 16), num_layers=1, feedforward_dim=16,
                                        reduction="mean")
     finally:
         keras.config.set_dtype_policy("float32")

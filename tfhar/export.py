@@ -9,15 +9,14 @@ sampling rate, preprocessing), config.yaml (the run's) and report.json (every .t
 with LiteRT against Keras on the run's test windows). The model takes one inertial window
 (1, 50, C) float32 and returns class probabilities. Runs whose classifier also reads skeletons
 get a new classifier on the frozen inertial encoder first, trained like the run's fine-tuning.
-Everything is written to a temporary folder beside --out and renamed at the end.
+Everything is written to a temporary folder beside --out and renamed at the end; an existing
+--out is replaced only when it is an export folder tfhar wrote (never a folder of yours).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,17 @@ import numpy as np
 
 from tfhar.config import ConfigError, config_hash, load_config
 from tfhar.data import DataError
+from tfhar.experiment.run_directory import (
+    OwnershipError,
+    check_replaceable,
+    replace_folder,
+    scratch_folder,
+    write_marker,
+)
+from tfhar.files import read_json, write_json
 from tfhar.tflite_utils import FORMATS
+
+EXPORT_KIND = "export"
 
 
 class ExportError(ValueError):
@@ -79,8 +88,7 @@ def check_request(args: argparse.Namespace):
     if missing:
         raise ExportError(f"missing model file(s) {', '.join(missing)}: did the run finish?")
     out = Path(args.out) if args.out else Path("saved_models") / run_dir.resolve().name
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"--out {str(out)!r} exists and is not a folder")
+    check_replaceable(out, EXPORT_KIND, "--out", is_legacy_export)
     return ExportRequest(run_dir, out, formats), config
 
 
@@ -118,15 +126,14 @@ def inertial_classifier(config, splits, encoder, scratch: Path):
 
     Returns (classifier, test metrics of encoder + classifier).
     """
-    from tfhar import builders, recipes
+    from tfhar.experiment import RunContext, RunDirectory, evaluate, finetune
 
-    ctx = recipes.RunContext(config, scratch, recipes.Splits(*splits),
-                             strategy=builders.build_strategy("default"))
+    run_dir = RunDirectory(scratch)
     for sub in ("checkpoints", "logs"):
         (scratch / sub).mkdir(parents=True, exist_ok=True)
-    model = recipes.train_classifier(ctx, "inertial_classifier", {"inertial": encoder},
-                                     trainable_encoders=False, augment=config.finetune.augment)
-    return model.classifier, recipes.evaluate_classifier(ctx, model, ("inertial",))
+    model = finetune(RunContext(config, run_dir, splits), {"inertial": encoder},
+                     stage="inertial_classifier", trainable_encoders=False)
+    return model.classifier, evaluate(model, splits.test)
 
 
 def build_phone_model(request: ExportRequest, config, splits, scratch: Path):
@@ -138,7 +145,7 @@ def build_phone_model(request: ExportRequest, config, splits, scratch: Path):
     keras.utils.set_random_seed(config.runtime.seed)
     folder = request.run_dir / "model"
     encoder = float32_copy(keras.models.load_model(folder / "inertial_encoder.keras"))
-    expected = tuple(splits[0].inertial.shape[1:])
+    expected = tuple(splits.train.inertial.shape[1:])
     if tuple(encoder.input_shape[1:]) != expected:
         raise ExportError(f"{folder / 'inertial_encoder.keras'} takes windows shaped "
                           f"{tuple(encoder.input_shape[1:])}, the run's data {expected}")
@@ -192,18 +199,13 @@ def metadata(request: ExportRequest, config, train, keras_accuracy: float, origi
     }
 
 
-def write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(payload, indent=2) + "\n")
-
-
-def export(request: ExportRequest, config, splits, tmp: Path) -> dict:
+def export(request: ExportRequest, config, splits, tmp: Path, scratch: Path) -> dict:
     """Build, export, convert and check into `tmp`; returns the report."""
     from tfhar import tflite_utils
     from tfhar.config import dump_config
 
-    train, _, test = splits
-    model, origin = build_phone_model(request, config, splits, tmp / ".train")
-    shutil.rmtree(tmp / ".train", ignore_errors=True)
+    train, test = splits.train, splits.test
+    model, origin = build_phone_model(request, config, splits, scratch)
     keras_probabilities = model.predict(test.inertial, batch_size=256, verbose=0)
     keras_accuracy = float(np.mean(keras_probabilities.argmax(1) == test.labels))
     model.export(str(tmp / "saved_model"), verbose=False)
@@ -222,40 +224,36 @@ def export(request: ExportRequest, config, splits, tmp: Path) -> dict:
     if report["failures"]:
         raise ExportError("the exported model failed its checks: "
                           + "; ".join(report["failures"]))
+    write_marker(tmp, EXPORT_KIND)
     return report
 
 
-def replace_folder(tmp: Path, out: Path) -> None:
-    """Move the finished `tmp` to `out`; a previous `out` is removed only after that."""
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        os.replace(out, old)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
+def is_legacy_export(folder: Path) -> bool:
+    """An export folder written before markers existed: tfhar's metadata.json and a model."""
+    meta = read_json(folder / "metadata.json") or {}
+    return {"model", "class_names", "window", "channels"} <= set(meta) and any(
+        folder.glob("model_*.tflite"))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         request, config = check_request(args)
-        from tfhar.train import prepare_data
+        from tfhar.experiment.data import load_splits
 
-        splits = prepare_data(config, main_job=False)
-    except (ExportError, ConfigError, DataError) as error:
+        splits = load_splits(config)
+    except (ExportError, ConfigError, DataError, OwnershipError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     request.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = request.out.with_name(f".{request.out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
     try:
-        report = export(request, config, splits, tmp)
-        replace_folder(tmp, request.out)
-    except ExportError as error:
+        with scratch_folder(request.out.parent, f".{request.out.name}.tmp-") as tmp, \
+                scratch_folder(request.out.parent, f".{request.out.name}.train-") as scratch:
+            report = export(request, config, splits, tmp, scratch)
+            replace_folder(tmp, request.out, EXPORT_KIND, "--out", is_legacy_export)
+    except (ExportError, OwnershipError) as error:
         print(f"error: {error} (nothing written to {request.out})", file=sys.stderr)
         return 2
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     for fmt, row in report["formats"].items():
         print(f"[{fmt}] {row['size_bytes'] / 1024:.1f} KiB, max |diff| {row['max_abs_diff']:.2e}, "
               f"agreement {row['top1_agreement']:.4f}, accuracy {row['accuracy']:.4f}")

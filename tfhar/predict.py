@@ -4,11 +4,23 @@
     python -m tfhar.predict --model M.tflite --input rec.csv --rate 100 --hop 0.5 --output out.csv
 
 The recording is a CSV whose header names the channels listed in the model's metadata.json
-(e.g. acc_x, ..., gyro_z, in their units), optionally with a `time` or `timestamp` column in
-seconds. Windows of the model's duration D are cut every --hop seconds (default D/2),
-FFT-resampled to the model's steps as in training, and classified with LiteRT. One row per
-window (start_s, end_s, label, probability) goes to --output (or the screen), followed by
-the predicted segments: consecutive windows with the same label merged.
+(e.g. acc_x, ..., gyro_z, in their units), optionally with a time column: matched without regard
+to case, it is named time, timestamp(s), elapsed or elapsed_time, optionally with a unit
+(`time_ms`, `Time (s)`, `timestamp[ns]`), or seconds_elapsed; --time-column names it when
+several match, or when it is named otherwise. Its unit (s, ms, us or ns, also
+since the epoch) comes from --time-unit, else the name, else the size of the median step between
+rows: the one unit giving a rate in 1 Hz..10 kHz (refused when none or several do; --rate then
+picks between several). Rows must go forward in time; exact duplicate rows are dropped and
+counted. Where consecutive rows lie more than 2 median steps apart, data are missing: the stream
+is cut there and each contiguous segment windowed alone, so no window spans a gap. With --rate
+and a time column, the two must agree within 10%; --rate is then the rate used.
+
+Windows of the model's duration D are cut every --hop seconds (default D/2), FFT-resampled to
+the model's steps as in training, and classified with LiteRT. The rate used and where it came
+from, and each gap, are printed first. One row per window (start_s, end_s, label, probability;
+seconds from the recording's first sample) and one per gap (label "(no data)", from the end of
+the last sample before it to the first sample after it) go to --output (or the screen), followed
+by the predicted segments: consecutive windows with the same label merged, never across a gap.
 """
 
 from __future__ import annotations
@@ -22,11 +34,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-TIME_COLUMNS = ("time", "timestamp")
+from tfhar.data import preprocess, timestamps
+from tfhar.data.errors import DataError
+
+GAP_STEPS = 2.0  # Rows more than this many median steps apart have data missing between them.
+GAP_LABEL = "(no data)"
 
 
 class PredictError(ValueError):
-    """Bad model, metadata or recording."""
+    """Bad model, metadata, recording or option."""
 
 
 @dataclass(frozen=True)
@@ -38,8 +54,27 @@ class ModelInfo:
     raw_rate_hz: float
 
 
+@dataclass(frozen=True)
+class Recording:
+    """samples (T, C) in the model's channel order; times (T,) in s from the first sample;
+    rate_hz: the sampling rate used; step_s: the median step between rows in s; notes: lines
+    saying where the rate and times came from and what was dropped."""
+
+    samples: np.ndarray
+    times: np.ndarray
+    rate_hz: float
+    step_s: float
+    notes: tuple[str, ...]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """A bad option: one `error:` line and exit status 2, like every other refusal."""
+        self.exit(2, f"error: {message}\n")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m tfhar.predict", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a .tflite written by tfhar.export "
@@ -47,6 +82,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--input", required=True, help="recording CSV with a header row")
     parser.add_argument("--rate", type=float, help="sampling rate in Hz (default: from the "
                         "time column, else the model's training rate)")
+    parser.add_argument("--time-unit", default="auto", choices=("auto", *timestamps.TIME_UNITS),
+                        help="unit of the time column (default auto: from its name or steps)")
+    parser.add_argument("--time-column", help="name of the time column when several match")
     parser.add_argument("--hop", type=float, help="seconds between window starts (default D/2)")
     parser.add_argument("--output", help="CSV of per-window predictions (default: print them)")
     return parser.parse_args(argv)
@@ -89,64 +127,109 @@ def load_model(model_path: Path, info: ModelInfo):
     return model
 
 
-def read_recording(path: Path, channels: tuple[str, ...], rate: float | None, default_rate: float
-                   ) -> tuple[np.ndarray, np.ndarray, float]:
-    """CSV -> (samples (T, C) in `channels` order, times (T,) in s, rate in Hz)."""
+def _time_values(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
+    """The time column minus its first value, as float64; exact for integer epoch times."""
+    raw = pd.to_numeric(frame[column], errors="coerce")
+    bad = ~np.isfinite(raw.to_numpy(np.float64))
+    if bad.any():
+        raise PredictError(f"{path}: {int(bad.sum())} missing, infinite or non-numeric value(s) "
+                           f"in column {column!r}, the first at data row {np.argmax(bad) + 1}")
+    if pd.api.types.is_integer_dtype(raw):
+        return (raw - raw.iloc[0]).to_numpy(np.float64)
+    return raw.to_numpy(np.float64) - float(raw.iloc[0])
+
+
+def read_recording(path: Path, channels: tuple[str, ...], rate: float | None,
+                   default_rate: float, time_unit: str = "auto",
+                   time_column: str | None = None) -> Recording:
+    """CSV -> Recording in the `channels` order; see the module docstring for the time rules.
+
+    rate: --rate in Hz or None; default_rate: the model's rate, used without time column nor
+    rate. PredictError (one line) for an unreadable CSV, missing channels, NaN or non-numeric
+    values, time going back, an ambiguous or implausible time unit, or --rate disagreeing.
+    """
     try:
         frame = pd.read_csv(path)
     except (OSError, ValueError) as error:
         raise PredictError(f"--input {str(path)!r}: cannot read a CSV: "
                            f"{str(error).splitlines()[0]}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        raise PredictError(f"{path}: no data rows under the header")
     missing = [c for c in channels if c not in frame.columns]
     if missing:
         raise PredictError(f"{path}: lacks channel column(s) {', '.join(missing)}; the model "
                            f"reads {', '.join(channels)}; found {', '.join(frame.columns)}")
-    time_column = next((c for c in TIME_COLUMNS if c in frame.columns), None)
-    columns = list(channels) + ([time_column] if time_column else [])
-    values = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+    values = frame[list(channels)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
     bad = ~np.isfinite(values)
     if bad.any():
         row, column = np.argwhere(bad)[0]
         raise PredictError(f"{path}: {int(bad.sum())} missing, NaN or non-numeric value(s), "
-                           f"the first in column {columns[column]!r} at data row {row + 1}")
-    samples = values[:, : len(channels)]
-    if time_column is None:
-        rate = rate or default_rate
-        return samples, np.arange(len(samples)) / rate, rate
-    times = values[:, -1]
-    steps = np.diff(times)
-    if len(times) > 1 and not np.all(steps > 0):
-        raise PredictError(f"{path}: column {time_column!r} must increase from row to row")
-    if rate is None:
-        rate = 1.0 / float(np.median(steps)) if len(steps) else default_rate
-    return samples, times, rate
+                           f"the first in column {channels[column]!r} at data row {row + 1}")
+    try:
+        column, named = timestamps.find_time_column(list(frame.columns), time_column)
+        if column is None:
+            if time_unit != "auto":
+                raise PredictError(f"--time-unit {time_unit}: {path} has no time column")
+            used = rate or default_rate
+            source = "--rate" if rate else "the model's training rate"
+            return Recording(values, np.arange(len(values)) / used, used, 1.0 / used,
+                             (f"rate: {used:g} Hz from {source} (no time column)",))
+        samples, raw_times, dropped = timestamps.drop_repeated_rows(
+            values, _time_values(frame, column, path), column, str(path))
+        if len(raw_times) < 2:
+            raise PredictError(f"{path}: {len(raw_times)} distinct row(s): too few to measure "
+                               "a rate")
+        times, used, step_s, origin = timestamps.measure_rate(raw_times, column, time_unit,
+                                                              named, rate)
+    except DataError as error:
+        raise PredictError(f"{error}; see --time-column, --time-unit and --rate") from None
+    notes = [f"rate: {origin}", f"times: seconds from the first row ({column} = "
+             f"{frame[column].iloc[0]})"]
+    if dropped:
+        notes.append(f"dropped {dropped} row(s) repeating the previous row exactly")
+    return Recording(samples, times, used, step_s, tuple(notes))
 
 
-def window_starts(num_samples: int, window: int, hop: int) -> np.ndarray:
-    """First sample of each full window."""
-    return np.arange(0, num_samples - window + 1, hop)
+def window_plan(recording: Recording, duration_s: float, hop_s: float
+                ) -> tuple[int, np.ndarray, list[tuple[float, float]], list[str]]:
+    """(window length in samples, first sample of each window, gaps (start_s, end_s), notes on
+    the contiguous segments too short for a window). Windows never cross a gap: consecutive
+    rows more than GAP_STEPS median steps apart."""
+    rate, times = recording.rate_hz, recording.times
+    window, hop = max(1, round(duration_s * rate)), max(1, round(hop_s * rate))
+    runs = preprocess.contiguous_runs(times, GAP_STEPS * recording.step_s)
+    starts = np.concatenate([first + preprocess.window_starts(stop - first, window, hop)
+                             for first, stop in runs])
+    gaps = [(float(times[a[1] - 1]) + 1 / rate, float(times[b[0]]))
+            for a, b in zip(runs[:-1], runs[1:], strict=True)]
+    short = [f"{times[stop - 1] - times[first] + 1 / rate:.2f} s at {times[first]:.2f} s"
+             for first, stop in runs if stop - first < window]
+    if not len(starts):
+        longest = max(times[stop - 1] - times[first] + 1 / rate for first, stop in runs)
+        raise PredictError(f"the recording's longest contiguous stretch lasts {longest:.2f} s "
+                           f"({len(runs)} segment(s) at {rate:g} Hz), shorter than one "
+                           f"{duration_s:.2f} s window")
+    notes = [f"gap: no data from {a:.2f} s to {b:.2f} s ({b - a:.2f} s)" for a, b in gaps]
+    if short:
+        notes.append(f"{len(short)} of {len(runs)} contiguous segment(s) shorter than one "
+                     f"{duration_s:.2f} s window, not classified: {'; '.join(short[:5])}")
+    return window, starts, gaps, notes
 
 
-def predict_windows(model, info: ModelInfo, samples: np.ndarray, times: np.ndarray,
-                    rate: float, hop_s: float) -> pd.DataFrame:
-    """One row per window: start_s, end_s, label, probability."""
-    from tfhar.data.preprocess import resample
-
-    window = round(info.duration_s * rate)
-    hop = max(1, round(hop_s * rate))
-    if len(samples) < window:
-        raise PredictError(f"the recording lasts {len(samples) / rate:.2f} s "
-                           f"({len(samples)} samples at {rate:g} Hz), shorter than one "
-                           f"{info.duration_s:.2f} s window")
-    rows = []
-    for start in window_starts(len(samples), window, hop):
-        x = resample(samples[start : start + window], info.window_steps).astype(np.float32)
-        probabilities = model.predict_one(x)
+def predict_windows(model, info: ModelInfo, recording: Recording, window: int,
+                    starts: np.ndarray, gaps: list[tuple[float, float]]) -> pd.DataFrame:
+    """One row per window and per gap, in time order: start_s, end_s, label, probability."""
+    rows = [(start_s, end_s, GAP_LABEL, np.nan) for start_s, end_s in gaps]
+    for start in starts:
+        x = preprocess.resample(recording.samples[start : start + window], info.window_steps)
+        probabilities = model.predict_one(x.astype(np.float32))
         best = int(np.argmax(probabilities))
-        rows.append((float(times[start]), float(times[start]) + window / rate,
+        rows.append((float(recording.times[start]),
+                     float(recording.times[start + window - 1]) + 1 / recording.rate_hz,
                      info.class_names[best], float(probabilities[best])))
-    return pd.DataFrame(rows, columns=["start_s", "end_s", "label", "probability"])
+    table = pd.DataFrame(rows, columns=["start_s", "end_s", "label", "probability"])
+    return table.sort_values("start_s", kind="stable").reset_index(drop=True)
 
 
 def segments(windows: pd.DataFrame) -> pd.DataFrame:
@@ -170,23 +253,27 @@ def main(argv: list[str] | None = None) -> int:
         model_path = Path(args.model)
         info = read_metadata(model_path)
         model = load_model(model_path, info)
-        samples, times, rate = read_recording(Path(args.input), info.channel_names, args.rate,
-                                              info.raw_rate_hz)
+        recording = read_recording(Path(args.input), info.channel_names, args.rate,
+                                   info.raw_rate_hz, args.time_unit, args.time_column)
         hop = args.hop or info.duration_s / 2
-        windows = predict_windows(model, info, samples, times, rate, hop)
+        window, starts, gaps, notes = window_plan(recording, info.duration_s, hop)
     except PredictError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    print("\n".join(recording.notes + tuple(notes)))
+    windows = predict_windows(model, info, recording, window, starts, gaps)
     if args.output:
         windows.to_csv(args.output, index=False, float_format="%.4f")
-        print(f"{len(windows)} windows of {info.duration_s:.2f} s every {hop:.2f} s "
-              f"-> {args.output}")
+        print(f"{len(starts)} windows of {info.duration_s:.2f} s every {hop:.2f} s"
+              f"{f' and {len(gaps)} gap(s)' if gaps else ''} -> {args.output}")
     else:
         print(windows.to_string(index=False, float_format="%.3f"))
     print("segments:")
     for row in segments(windows).itertuples():
-        print(f"  {row.start_s:8.2f} - {row.end_s:8.2f} s  {row.label}  ({row.windows} "
-              f"window{'s' if row.windows > 1 else ''}, mean p {row.mean_probability:.2f})")
+        detail = "" if row.label == GAP_LABEL else (
+            f"  ({row.windows} window{'s' if row.windows > 1 else ''}, "
+            f"mean p {row.mean_probability:.2f})")
+        print(f"  {row.start_s:8.2f} - {row.end_s:8.2f} s  {row.label}{detail}")
     return 0
 
 

@@ -14,6 +14,7 @@ import tfhar.data
 from tfhar.data import DataError, download_dataset
 from tfhar.data.__main__ import main
 from tfhar.data.datasets import utd_mhad
+from tfhar.data.download import sha256_file, shipped_checksums
 
 SUBSET = 12  # Sequences per archive in most tests; one test serves the full release.
 
@@ -282,6 +283,117 @@ def test_a_corrupt_archive_is_removed_and_nothing_extracted(subset, serve, tmp_p
     assert list(root.iterdir()) == []
 
 
+def _replace_member(data, damage):
+    """A valid zip like `data` whose first .mat member has its bytes passed through `damage`."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    first = next(i.filename for i in source.infolist() if i.filename.endswith(".mat"))
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            content = source.read(info)
+            archive.writestr(info, damage(content) if info.filename == first else content)
+    return buffer.getvalue(), first
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda content: content[:-8] + b"\x00" * 8,  # Same size, last bytes changed.
+        lambda content: content + b"\n",  # One byte more.
+    ],
+)
+def test_a_valid_zip_with_a_wrong_file_is_refused_and_nothing_kept(
+    subset, serve, tmp_path, utd_root, damage
+):
+    zips, expected = subset
+    corrupt, member = _replace_member(zips["Skeleton.zip"], damage)
+    with zipfile.ZipFile(io.BytesIO(corrupt)) as archive:
+        assert archive.testzip() is None  # The CRCs agree: only SHA-256 can tell.
+    server = serve({**zips, "Skeleton.zip": corrupt})
+    root = tmp_path / "utd"
+    with pytest.raises(DataError) as error:
+        download_dataset("utd_mhad", root, base_url=server.url, expected=expected, progress=False)
+    official = _digest(utd_root / member)
+    assert str(error.value).startswith(f"{root / 'Skeleton.zip'}: {member} has SHA-256 ")
+    assert f"the official file {official}: the archive is damaged" in str(error.value)
+    # Inertial was fine and stays; nothing of Skeleton: no folder, archive or temporary folder.
+    assert sorted(p.name for p in root.iterdir()) == ["Inertial"]
+
+
+def test_every_extracted_file_is_verified(subset, serve, tmp_path):
+    zips, expected = subset
+    server = serve(zips)
+    messages = []
+    root = tmp_path / "utd"
+    download_dataset(
+        "utd_mhad",
+        root,
+        base_url=server.url,
+        expected=expected,
+        progress=False,
+        log=messages.append,
+    )
+    assert f"{root / 'Inertial'}: extracted {SUBSET} expected files, {SUBSET} SHA-256 verified" in (
+        messages
+    )
+
+
+def test_the_shipped_checksums_are_the_official_files():
+    shipped = shipped_checksums("utd_mhad")
+    official = utd_mhad.expected_files()
+    assert sorted(shipped) == sorted(f"{f}/{n}" for f, names in official.items() for n in names)
+    assert all(len(digest) == 64 for digest in shipped.values())
+
+
+def test_the_shipped_checksums_match_the_shared_data(utd_root):
+    lines = (utd_root / "SHA256SUMS").read_text().splitlines()
+    assert shipped_checksums("utd_mhad") == {
+        name.strip(): digest for digest, name in (line.split("  ", 1) for line in lines)
+    }
+    assert (
+        sha256_file(utd_root / "Inertial" / "a1_s1_t1_inertial.mat")
+        == (shipped_checksums("utd_mhad")["Inertial/a1_s1_t1_inertial.mat"])
+    )
+
+
+def test_a_matching_archive_sha256_is_accepted(subset, serve, utd_root, tmp_path):
+    zips, expected = subset
+    server = serve(zips)
+    digest = hashlib.sha256(zips["Inertial.zip"]).hexdigest().upper()  # Any case.
+    root = download_dataset(
+        "utd_mhad",
+        tmp_path / "utd",
+        base_url=server.url,
+        expected=expected,
+        progress=False,
+        archive_sha256={"Inertial.zip": digest},
+    )
+    _assert_extracted(root, expected, utd_root)
+
+
+@pytest.mark.parametrize("archive", ["Inertial.zip", "Skeleton.zip"])
+def test_a_differing_archive_sha256_is_refused(subset, serve, tmp_path, archive):
+    zips, expected = subset
+    server = serve(zips)
+    actual = hashlib.sha256(zips[archive]).hexdigest()
+    root = tmp_path / "utd"
+    with pytest.raises(DataError) as error:
+        download_dataset(
+            "utd_mhad",
+            root,
+            base_url=server.url,
+            expected=expected,
+            progress=False,
+            archive_sha256={archive: "f" * 64},
+        )
+    assert str(error.value) == (
+        f"{root / archive}: SHA-256 {actual} differs from the expected {'f' * 64}"
+    )
+    # The archive is removed; only a folder verified before it stays.
+    kept = ["Inertial"] if archive == "Skeleton.zip" else []
+    assert sorted(p.name for p in root.iterdir()) == kept
+
+
 def test_a_failed_extraction_leaves_no_half_folder(subset, serve, tmp_path, monkeypatch):
     zips, expected = subset
     server = serve(zips)
@@ -328,7 +440,18 @@ def test_progress_bar_goes_to_stderr(subset, serve, tmp_path, capsys):
 def test_command_line_downloads_the_full_release(full_release, serve, tmp_path, capsys):
     server = serve(full_release, cut={"Skeleton.zip"})
     root = tmp_path / "utd_mhad"
-    argv = ["download", "utd_mhad", "--root", str(root), "--base-url", server.url, "--quiet"]
+    digest = hashlib.sha256(full_release["Skeleton.zip"]).hexdigest()
+    argv = [
+        "download",
+        "utd_mhad",
+        "--root",
+        str(root),
+        "--base-url",
+        server.url,
+        "--quiet",
+        "--sha256",
+        f"Skeleton.zip={digest}",
+    ]
     assert main(argv) == 0
     assert capsys.readouterr().out.count("extracted 861 expected files") == 2
     assert (root / "Skeleton" / "Skeleton_joint_order.txt").is_file()

@@ -117,3 +117,18 @@ def test_label_fraction_index_is_the_rows_label_fraction_keeps():
 def test_label_fraction_rejects_fractions_outside_zero_one(fraction):
     with pytest.raises(DataError, match="fraction"):
         tfhar.data.label_fraction(_record(), fraction, seed=0)
+
+
+def test_berkeley_cross_subject_holds_subject_7_out():
+    parts = tfhar.data.split(_record("berkeley_mhad", range(1, 13)), "cross_subject")
+    assert _subjects(parts["train"]) == [1, 2, 3, 4, 5, 6]
+    assert _subjects(parts["val"]) == [7]
+    assert _subjects(parts["test"]) == [8, 9, 10, 11, 12]
+
+
+def test_berkeley_paper_protocol_trains_on_the_first_seven():
+    parts = tfhar.data.split(_record("berkeley_mhad", range(1, 13)), "paper")
+    assert _subjects(parts["train"]) == [1, 2, 3, 4, 5, 6, 7]
+    assert parts["val"] is None
+    assert _subjects(parts["test"]) == [8, 9, 10, 11, 12]
+    assert tfhar.data.protocols("berkeley_mhad") == ("cross_subject", "paper")

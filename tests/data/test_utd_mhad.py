@@ -149,6 +149,31 @@ def _degenerate_skeleton(root):
     return path
 
 
+def _zero_frames(frames):
+    def make(root):
+        path = root / "Skeleton" / "a1_s1_t2_skeleton.mat"
+        data = scipy.io.loadmat(path)["d_skel"]
+        data[:, :, frames] = 0.0
+        scipy.io.savemat(path, {"d_skel": data})
+        return path
+
+    return make
+
+
+def _short_inertial(root):
+    path = root / "Inertial" / "a1_s2_t1_inertial.mat"
+    scipy.io.savemat(path, {"d_iner": np.random.default_rng(1).normal(size=(2, 6))})
+    return path
+
+
+def _long_skeleton(root):
+    """160 frames (5.33 s) paired with 64 inertial samples (1.28 s): 4.2 times as long."""
+    path = root / "Skeleton" / "a2_s1_t1_skeleton.mat"
+    pose = np.arange(20)[:, None, None] + np.random.default_rng(2).normal(size=(20, 3, 160))
+    scipy.io.savemat(path, {"d_skel": pose})
+    return path
+
+
 BAD_FILES = {
     "corrupt": (_corrupt, "cannot read MATLAB file"),
     "empty": (_empty, "cannot read MATLAB file"),
@@ -159,6 +184,22 @@ BAD_FILES = {
     "inf": (_inf, "240 NaN/Inf"),
     "unpaired": (_unpaired, "missing, but its pair"),
     "degenerate skeleton": (_degenerate_skeleton, "coincide"),
+    "4 zero frames": (
+        _zero_frames([9, 10, 11, 12]),
+        r"all-zero skeleton frames \(no body tracked\): 1 run\(s\) of more than 3 missing "
+        r"frames inside the sequence, at frames 9\.\.12 \(0-based\)",
+    ),
+    "zero frames only": (_zero_frames(slice(None)), "all 40 frames are missing"),
+    "implausibly short": (
+        _short_inertial,
+        r"a1_s2_t1_inertial.mat: 2 samples at 50 Hz last 0.04 s, under the plausible minimum "
+        r"0.5 s \(.*a1_s2_t1_inertial.mat lasts 0.04 s and .*a1_s2_t1_skeleton.mat lasts 1.33 s",
+    ),
+    "durations disagree": (
+        _long_skeleton,
+        r"a2_s1_t1_inertial.mat lasts 1.28 s and .*a2_s1_t1_skeleton.mat lasts 5.33 s: the "
+        r"durations of one sequence differ by a factor 4.2, more than 4",
+    ),
 }
 
 
@@ -225,3 +266,107 @@ def test_expected_files_are_the_official_861():
     assert len(files["Inertial"]) == len(set(files["Inertial"])) == 861
     assert "a8_s1_t4_inertial.mat" not in files["Inertial"]
     assert "a27_s8_t3_skeleton.mat" in files["Skeleton"]
+
+
+def _raw_skeleton(root, stem):
+    return scipy.io.loadmat(root / "Skeleton" / f"{stem}_skeleton.mat")["d_skel"]
+
+
+@pytest.mark.parametrize(
+    ("zeros", "filled", "kept"),
+    [
+        ([5], [5], slice(0, 40)),
+        ([5, 20, 21, 22], [5, 20, 21, 22], slice(0, 40)),  # Runs of 1 and 3 frames.
+        ([0, 1, 37, 38, 39], [], slice(2, 37)),  # At the ends: trimmed.
+        ([0, 10, 11, 39], [10, 11], slice(1, 39)),
+    ],
+)
+def test_zero_frames_are_interpolated_inside_and_trimmed_at_the_ends(
+    fake_utd, cache_dir, zeros, filled, kept
+):
+    root = fake_utd()
+    raw = _raw_skeleton(root, "a1_s1_t2")
+    path = _zero_frames(zeros)(root)
+    expected = raw.copy()  # Built by hand: each filled frame on the line between its neighbours.
+    for frame in filled:
+        before = max(f for f in range(frame) if f not in zeros)
+        after = min(f for f in range(frame + 1, 40) if f not in zeros)
+        w = (frame - before) / (after - before)
+        expected[:, :, frame] = (1 - w) * raw[:, :, before] + w * raw[:, :, after]
+    expected = expected[:, :, kept]
+    trimmed = 40 - expected.shape[2]
+    with pytest.warns(UserWarning, match="repaired 1 UTD-MHAD skeletons") as warned:
+        record = _load(root, cache_dir, normalize_skeleton=False, modalities=("skeleton",))
+    assert f"{path}: {len(filled)} all-zero frame(s) interpolated, {trimmed} trimmed" in str(
+        warned[0].message
+    )
+    resampled = scipy.signal.resample(expected, 50, axis=2).transpose(2, 0, 1)
+    np.testing.assert_allclose(record.skeleton[1], resampled, atol=1e-5)  # Row 1: a1_s1_t2.
+    assert record.durations[1] == pytest.approx(expected.shape[2] / 30)
+
+
+def test_repairs_are_warned_again_from_the_cache(fake_utd, cache_dir, monkeypatch):
+    root = fake_utd()
+    _zero_frames([7])(root)
+    with pytest.warns(UserWarning, match="repaired 1 UTD-MHAD skeletons"):
+        first = _load(root, cache_dir)
+    monkeypatch.setattr(scipy.io, "loadmat", lambda *a, **k: pytest.fail("cache not used"))
+    with pytest.warns(UserWarning, match="a1_s1_t2_skeleton.mat: 1 all-zero frame"):
+        np.testing.assert_array_equal(_load(root, cache_dir).skeleton, first.skeleton)
+
+
+def test_a_partly_zero_frame_is_data(fake_utd, cache_dir, recwarn):
+    root = fake_utd()
+    path = root / "Skeleton" / "a1_s1_t2_skeleton.mat"
+    data = scipy.io.loadmat(path)["d_skel"]
+    data[:19, :, 5] = 0.0  # One joint still tracked: not a lost body.
+    scipy.io.savemat(path, {"d_skel": data})
+    record = _load(root, cache_dir, normalize_skeleton=False)
+    expected = scipy.signal.resample(data, 50, axis=2).transpose(2, 0, 1)
+    np.testing.assert_allclose(record.skeleton[1], expected, atol=1e-5)
+    assert not recwarn.list
+
+
+OUTSIDE_GRID = {
+    "action 28": ("a28_s1_t1", "a28_s1_t1_inertial.mat"),
+    "action 0": ("a0_s1_t1", "a0_s1_t1_inertial.mat"),
+    "subject 9": ("a1_s9_t1", "a1_s9_t1_inertial.mat"),
+    "trial 5": ("a1_s1_t5", "a1_s1_t5_inertial.mat"),
+    "leading zero": ("a01_s1_t1", "a01_s1_t1_inertial.mat"),
+}
+
+
+def _write_outside(root, stem):
+    rng = np.random.default_rng(3)
+    inertial = rng.normal(size=(64, 6))
+    scipy.io.savemat(root / "Inertial" / f"{stem}_inertial.mat", {"d_iner": inertial})
+    pose = np.arange(20)[:, None, None] + rng.normal(size=(20, 3, 40))
+    scipy.io.savemat(root / "Skeleton" / f"{stem}_skeleton.mat", {"d_skel": pose})
+
+
+@pytest.mark.parametrize("case", OUTSIDE_GRID)
+def test_files_outside_the_grid_are_refused(fake_utd, cache_dir, case, monkeypatch):
+    stem, name = OUTSIDE_GRID[case]
+    root = fake_utd()
+    _write_outside(root, stem)
+    monkeypatch.setattr(scipy.io, "loadmat", lambda *a, **k: pytest.fail("read before refusing"))
+    with pytest.raises(DataError) as error:
+        _load(root, cache_dir)
+    assert str(error.value) == (
+        f"{root / 'Inertial' / name}: not a UTD-MHAD file: expected aA_sS_tT_inertial.mat with "
+        "action A in 1..27, subject S in 1..8 and trial T in 1..4, without leading zeros"
+    )
+
+
+@pytest.mark.parametrize("case", OUTSIDE_GRID)
+def test_files_outside_the_grid_are_skipped_and_counted(fake_utd, cache_dir, case):
+    stem, name = OUTSIDE_GRID[case]
+    root = fake_utd()
+    _write_outside(root, stem)
+    with pytest.warns(UserWarning, match=f"skipped 1 of 6 UTD-MHAD sequences .*{name}"):
+        record = _load(root, cache_dir, on_error="skip")
+    for path in root.glob(f"*/{stem}_*.mat"):
+        path.unlink()
+    reference = _load(root, cache_dir)  # The five sequences of the grid alone.
+    np.testing.assert_array_equal(record.inertial, reference.inertial)
+    np.testing.assert_array_equal(record.labels, reference.labels)

@@ -1,16 +1,21 @@
 """The UTD-MHAD loader on the real data (needs TFHAR_DATA_DIR, see the `utd_root` fixture)."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.io
 import scipy.signal
 
 import tfhar.data
+from tfhar.data.datasets import utd_mhad
 
 
 @pytest.fixture(scope="module")
 def record(utd_root, tmp_path_factory):
-    return tfhar.data.load("utd_mhad", utd_root, cache_dir=tmp_path_factory.mktemp("cache"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Nothing skipped or repaired in the official release.
+        return tfhar.data.load("utd_mhad", utd_root, cache_dir=tmp_path_factory.mktemp("cache"))
 
 
 def test_shapes_and_labels(record):
@@ -56,6 +61,26 @@ def test_matches_an_independent_computation(record, utd_root, key):
     np.testing.assert_allclose(
         record.skeleton[row], joints.transpose(2, 0, 1), rtol=1e-5, atol=1e-4
     )
+
+
+def test_the_real_data_passes_the_plausibility_checks_unchanged(
+    record, utd_root, tmp_path, recwarn
+):
+    # No all-zero skeleton frame, no implausible duration: nothing skipped, repaired or warned
+    # (the `record` fixture turns warnings into errors).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        skeleton = tfhar.data.load(
+            "utd_mhad", utd_root, cache_dir=tmp_path, modalities=("skeleton",)
+        )
+    ratio = record.durations / skeleton.durations  # Inertial vs skeleton seconds, per sequence.
+    assert 1.4 < ratio.min() and ratio.max() == pytest.approx(4.42 / (49 / 30), abs=1e-4)
+    assert ratio.max() < utd_mhad.MAX_DURATION_RATIO
+    assert skeleton.durations.min() == pytest.approx(41 / 30)
+    assert record.durations.min() == pytest.approx(107 / 50)
+    assert skeleton.durations.min() > utd_mhad.MIN_DURATION_S
+    # The skeletons are those of the full load: no frame was trimmed or filled.
+    np.testing.assert_array_equal(skeleton.skeleton, record.skeleton)
 
 
 def test_second_load_comes_from_the_cache(utd_root, tmp_path, monkeypatch):

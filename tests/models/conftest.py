@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfhar.models import build_inertial_encoder, build_skeleton_encoder
+from tfhar.models import build_cnn_transformer_encoder, build_hcn_encoder
 
 INERTIAL_SHAPE = (20, 6)  # (window_length, channels): tiny, for fast training steps.
 SKELETON_SHAPE = (48, 5, 3)  # HCN's shortest window, 5 joints, 3D.
@@ -37,7 +37,7 @@ def tiny_inertial_encoder() -> Callable[..., keras.Model]:
             dropout=0.0,
             reduction="mean",
         )
-        return build_inertial_encoder(**{**arguments, **overrides})
+        return build_cnn_transformer_encoder(**{**arguments, **overrides})
 
     return build
 
@@ -51,7 +51,7 @@ def tiny_skeleton_encoder() -> Callable[..., keras.Model]:
         arguments = dict(
             window_length=window_length, num_joints=num_joints, num_coords=num_coords, output_dim=16
         )
-        return build_skeleton_encoder(**{**arguments, **overrides})
+        return build_hcn_encoder(**{**arguments, **overrides})
 
     return build
 

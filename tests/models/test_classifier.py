@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfhar.experiment.stages import build_on
 from tfhar.models.classifier import ClassifierModel
 from tfhar.models.heads import build_fusion_classifier, build_mlp_classifier
-from tfhar.recipes import build_on
 
 LABELS = np.array([0, 1, 2, 0, 1, 2, 0, 1])
 

@@ -7,14 +7,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfhar.models.encoders import (
+from tfhar.models.cnn_transformer import build_cnn_transformer_encoder, inertial_output_length
+from tfhar.models.hcn import TemporalDifference, build_hcn_encoder
+from tfhar.models.layers import (
     FusedBatchNormalization,
     SinusoidalPositionalEncoding,
-    TemporalDifference,
     TransformerEncoderLayer,
-    build_inertial_encoder,
-    build_skeleton_encoder,
-    inertial_output_length,
 )
 
 
@@ -23,7 +21,7 @@ from tfhar.models.encoders import (
     [(5, "flatten", 44 * 128), (3, "flatten", 50 * 128), (5, "mean", 128), (3, "max", 128)],
 )
 def test_inertial_encoder_output_shape(kernel_size, reduction, num_features):
-    encoder = build_inertial_encoder(
+    encoder = build_cnn_transformer_encoder(
         kernel_size=kernel_size, reduction=reduction, feedforward_dim=32
     )
     features = encoder(np.zeros((2, 50, 6), "float32"))
@@ -39,21 +37,21 @@ def test_inertial_flatten_size_is_the_authors_5632_at_kernel_5():
 @pytest.mark.parametrize("num_joints", [17, 20])
 @pytest.mark.parametrize("num_coords", [2, 3])
 def test_skeleton_encoder_output_shape(num_joints, num_coords):
-    encoder = build_skeleton_encoder(num_joints=num_joints, num_coords=num_coords)
+    encoder = build_hcn_encoder(num_joints=num_joints, num_coords=num_coords)
     features = encoder(np.zeros((2, 50, num_joints, num_coords), "float32"))
     assert tuple(features.shape) == (2, 256)
 
 
 def test_skeleton_encoder_final_map_is_one_step_at_50_frames():
     """At 50 frames the global max pool sees a 1 x 1 map: it is the authors' flatten."""
-    encoder = build_skeleton_encoder()
+    encoder = build_hcn_encoder()
     assert encoder.get_layer("pool6").output.shape[1:3] == (1, 1)
 
 
 def test_skeleton_encoder_accepts_48_frames_and_rejects_47():
-    assert build_skeleton_encoder(window_length=48).output_shape == (None, 256)
+    assert build_hcn_encoder(window_length=48).output_shape == (None, 256)
     with pytest.raises(ValueError, match="at least 48 frames.*got 47"):
-        build_skeleton_encoder(window_length=47)
+        build_hcn_encoder(window_length=47)
 
 
 @pytest.mark.parametrize(
@@ -70,7 +68,7 @@ def test_skeleton_encoder_accepts_48_frames_and_rejects_47():
 )
 def test_inertial_encoder_rejects_bad_arguments(arguments, message):
     with pytest.raises(ValueError, match=message):
-        build_inertial_encoder(**arguments)
+        build_cnn_transformer_encoder(**arguments)
 
 
 @pytest.mark.parametrize(
@@ -79,7 +77,7 @@ def test_inertial_encoder_rejects_bad_arguments(arguments, message):
 )
 def test_skeleton_encoder_rejects_bad_arguments(arguments, message):
     with pytest.raises(ValueError, match=message):
-        build_skeleton_encoder(**arguments)
+        build_hcn_encoder(**arguments)
 
 
 def test_temporal_difference_has_zero_first_frame():
@@ -190,7 +188,7 @@ def test_fused_batch_norm_matches_keras_batch_norm(shape):
 
 
 def test_fused_batch_norm_is_used_and_survives_saving(tmp_path):
-    encoder = build_skeleton_encoder(window_length=50, num_joints=4, num_coords=3)
+    encoder = build_hcn_encoder(window_length=50, num_joints=4, num_coords=3)
     assert any(isinstance(layer, FusedBatchNormalization) for layer in encoder.layers)
     path = tmp_path / "encoder.keras"
     encoder.save(path)

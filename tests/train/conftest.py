@@ -9,8 +9,9 @@ import pytest
 
 # A tiny variant of the smoke data and schedules for tests about the CLI rather than learning:
 # 2 windows per class and subject (train 36, validation 12, test 48), one epoch per stage.
-TINY = ["data.options.samples_per_class_per_subject=2", "pretrain.epochs=1",
-        "finetune.epochs=1", "runtime.verbose=0"]
+TINY = ["data.options.samples_per_class_per_subject=2", "finetune.epochs=1",
+        "runtime.verbose=0"]
+PRETRAIN_TINY = ["pretrain.epochs=1"]  # Refused for supervised configs, which never pre-train.
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -24,7 +25,13 @@ def restore_op_determinism():
 
 @pytest.fixture(scope="session")
 def tiny() -> list[str]:
-    """`--set` arguments for a tiny, fast run of any synthetic smoke config."""
+    """`--set` arguments for a tiny, fast run of a synthetic SSL smoke config."""
+    return [arg for override in TINY + PRETRAIN_TINY for arg in ("--set", override)]
+
+
+@pytest.fixture(scope="session")
+def tiny_supervised() -> list[str]:
+    """`--set` arguments for a tiny, fast run of a synthetic supervised smoke config."""
     return [arg for override in TINY for arg in ("--set", override)]
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tfhar.models import build_inertial_encoder
+from tfhar.models import build_cnn_transformer_encoder
 
 # (id, arguments after --run-dir, words the error line must contain). In the arguments,
 # {config:NAME} is configs/synthetic/NAME.yaml and {NAME} a file made by `files` below.
@@ -48,6 +48,32 @@ CASES = [
     ("supervised with an encoder",
      "{config:supervised_multimodal} --set finetune.encoders.inertial={corrupt_encoder}",
      ["finetune.encoders", "supervised"]),
+    ("negative seed", "{config:cmc} --set runtime.seed=-1", ["runtime.seed", "-1", "range"]),
+    ("seed beyond 32 bits", "{config:cmc} --set runtime.seed=4294967296",
+     ["runtime.seed", "4294967296", "range"]),
+    ("NaN learning rate", "{config:cmc} --set finetune.learning_rate=.nan",
+     ["finetune.learning_rate", "nan", "finite"]),
+    ("infinite temperature", "{config:cmc} --set pretrain.temperature=.inf",
+     ["pretrain.temperature", "inf", "finite"]),
+    ("zero learning rate", "{config:cmc} --set pretrain.learning_rate=0",
+     ["pretrain.learning_rate", "(0.0, inf]"]),
+    ("negative hidden layer size", "{config:cmc} --set model.classifier_hidden_dims=[-4]",
+     ["model.classifier_hidden_dims[0]", "-4"]),
+    ("contrastive views without augmentation",
+     "{config:simclr_inertial} --set augment.inertial={{}}",
+     ["augment.inertial", "identical", "none"]),
+    ("augmentations that never apply",
+     "{config:simclr_inertial} --set augment.inertial.jitter.p=0 --set augment.inertial.scale.p=0 "
+     "--set augment.inertial.permute.p=0", ["augment.inertial", "identical"]),
+    ("pre-training value of a supervised run",
+     "{config:supervised_multimodal} --set pretrain.temperature=0.2",
+     ["pretrain.temperature", "supervised", "never used"]),
+    ("hidden layers of a linear classifier",
+     "{config:simclr_inertial} --set model.classifier=linear",
+     ["model.classifier_hidden_dims", "linear", "never used"]),
+    ("augmentation a supervised run never applies",
+     "{config:supervised_multimodal} --set augment.inertial.jitter.sigma=0.3",
+     ["augment.inertial", "finetune.augment is false"]),
 ]
 
 
@@ -66,9 +92,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
     paths["typo_config"].write_text("method: supervised\nmodel: {inertial: {filter: [8]}}\n")
     paths["broken_config"].write_text("method: [cmc\n")
     paths["corrupt_encoder"].write_bytes(b"PK\x03\x04 not really a keras zip file")
-    build_inertial_encoder(window_length=50, num_channels=3, filters=(4, 8, 8), kernel_size=3,
-                           num_heads=2, num_layers=1, feedforward_dim=16,
-                           reduction="mean").save(paths["three_channel_encoder"])
+    build_cnn_transformer_encoder(
+        window_length=50, num_channels=3, filters=(4, 8, 8), kernel_size=3, num_heads=2,
+        num_layers=1, feedforward_dim=16, reduction="mean").save(paths["three_channel_encoder"])
     return paths
 
 

@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from tfhar import builders, recipes
+from tfhar import builders
 from tfhar.config import load_config
 from tfhar.data import load, split
+from tfhar.experiment import RunContext, RunDirectory, Splits, finetune
 
 CONFIG = "configs/synthetic/simclr_inertial.yaml"
 
@@ -20,19 +21,19 @@ def fine_tune(run_dir, on_features: bool | None, trainable: bool = False,
                         **dict(config.data.options)), "cross_subject")
     for sub in ("checkpoints", "encoders", "logs"):
         (run_dir / sub).mkdir(parents=True, exist_ok=True)
-    ctx = recipes.RunContext(config, run_dir,
-                             recipes.Splits(splits["train"], splits["val"], splits["test"]),
-                             strategy=tf.distribute.get_strategy())
+    ctx = RunContext(config, RunDirectory(run_dir),
+                     Splits(splits["train"], splits["val"], splits["test"]),
+                     strategy=tf.distribute.get_strategy())
     keras.utils.set_random_seed(0)
     encoder = builders.build_encoder(config, "inertial", splits["train"])
-    model = recipes.train_classifier(ctx, "finetune", {"inertial": encoder},
-                                     trainable_encoders=trainable, augment=False,
-                                     on_features=on_features)
+    model = finetune(ctx, {"inertial": encoder}, "finetune", trainable_encoders=trainable,
+                     augment=False, on_features=on_features)
     return model, ctx, splits
 
 
-def test_features_path_gives_the_encoder_path_model(tmp_path):
+def test_features_path_gives_the_encoder_path_model(tmp_path, capsys):
     cached, ctx, splits = fine_tune(tmp_path / "features", on_features=True)
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
     direct, _, _ = fine_tune(tmp_path / "encoders", on_features=False)
     for a, b in zip(cached.classifier.get_weights(), direct.classifier.get_weights(),
                     strict=True):
@@ -47,7 +48,7 @@ def test_features_path_gives_the_encoder_path_model(tmp_path):
     logs = [pd.read_csv(tmp_path / d / "logs" / "history_finetune.csv")
             for d in ("features", "encoders")]
     np.testing.assert_allclose(logs[0].val_accuracy, logs[1].val_accuracy, atol=1e-6)
-    assert "frozen encoders' features" in ctx.stage_summaries[-1]
+    assert summary.startswith("[finetune]") and "frozen encoders' features" in summary
 
 
 def test_features_path_refuses_trainable_encoders(tmp_path):
@@ -55,16 +56,18 @@ def test_features_path_refuses_trainable_encoders(tmp_path):
         fine_tune(tmp_path / "run", on_features=True, trainable=True)
 
 
-def test_train_mode_frozen_encoders_are_not_fitted_on_features(tmp_path):
+def test_train_mode_frozen_encoders_are_not_fitted_on_features(tmp_path, capsys):
     config = load_config(CONFIG, ["finetune.frozen_encoder_mode=train"])
     assert config.finetune.frozen_encoder_mode == "train"
     with pytest.raises(ValueError, match="inference mode"):
         fine_tune(tmp_path / "run", on_features=True,
                   overrides=["finetune.frozen_encoder_mode=train"])
+    capsys.readouterr()
     model, ctx, _ = fine_tune(tmp_path / "auto", on_features=None,
                               overrides=["finetune.frozen_encoder_mode=train"])
     assert model.frozen_encoders_train_mode
-    assert "features" not in ctx.stage_summaries[-1]
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert summary.startswith("[finetune]") and "features" not in summary
 
 
 

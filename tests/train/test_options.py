@@ -7,9 +7,9 @@ import pytest
 import tensorflow as tf
 
 import tfhar.builders
-import tfhar.recipes
+import tfhar.experiment.stages
 
-NO_AUGMENTATION = ["--set", "augment.inertial={}"]  # Spares tracing it where it does not matter.
+NO_AUGMENTATION = ["--set", "augment.inertial=none"]  # Spares tracing it where it does not matter.
 
 
 def test_same_config_and_seed_give_the_same_results(smoke_config, tiny, train_cli, tmp_path):
@@ -75,12 +75,12 @@ def test_monitor_val_loss_picks_the_checkpoint_of_the_lowest_validation_loss(
         smoke_config, tiny, train_cli, tmp_path, monkeypatch):
     monitored = []
 
-    class Spy(keras.callbacks.ModelCheckpoint):
-        def __init__(self, *args, **kwargs):
-            monitored.append(kwargs["monitor"])
-            super().__init__(*args, **kwargs)
+    class Spy(tfhar.experiment.stages.TrackedCheckpoint):
+        def __init__(self, weights, record, monitor, mode):
+            monitored.append(monitor)
+            super().__init__(weights, record, monitor, mode)
 
-    monkeypatch.setattr(keras.callbacks, "ModelCheckpoint", Spy)
+    monkeypatch.setattr(tfhar.experiment.stages, "TrackedCheckpoint", Spy)
     run = train_cli(tmp_path / "val_loss", "--config", smoke_config("simclr_inertial"), *tiny,
                     *NO_AUGMENTATION, "--set", "finetune.epochs=6",
                     "--set", "finetune.monitor=val_loss")
@@ -98,7 +98,8 @@ def test_monitor_val_loss_picks_the_checkpoint_of_the_lowest_validation_loss(
 def test_label_fraction_limits_fine_tuning_not_pretraining(smoke_config, tiny, train_cli,
                                                            tmp_path, monkeypatch):
     pretrain_sizes, labeled_sizes = [], []
-    simclr_dataset, labeled_dataset = tfhar.recipes.simclr_dataset, tfhar.recipes.labeled_dataset
+    simclr_dataset, labeled_dataset = (tfhar.experiment.stages.simclr_dataset,
+                                       tfhar.experiment.stages.labeled_dataset)
 
     def spy_simclr(windows, *args, **kwargs):
         pretrain_sizes.append(len(windows))
@@ -108,8 +109,8 @@ def test_label_fraction_limits_fine_tuning_not_pretraining(smoke_config, tiny, t
         labeled_sizes.append(len(labels))
         return labeled_dataset(features, labels, *args, **kwargs)
 
-    monkeypatch.setattr(tfhar.recipes, "simclr_dataset", spy_simclr)
-    monkeypatch.setattr(tfhar.recipes, "labeled_dataset", spy_labeled)
+    monkeypatch.setattr(tfhar.experiment.stages, "simclr_dataset", spy_simclr)
+    monkeypatch.setattr(tfhar.experiment.stages, "labeled_dataset", spy_labeled)
     run = train_cli(tmp_path / "fraction", "--config", smoke_config("simclr_inertial"), *tiny,
                     *NO_AUGMENTATION, "--set", "data.label_fraction=0.5")
     assert run.code == 0

@@ -45,8 +45,14 @@ def describe(record: Record) -> str:
     return "\n".join(lines)
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """A bad argument: one `error:` line and exit status 2, like every other refusal."""
+        self.exit(2, f"error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tfhar.data", description=__doc__)
+    parser = _Parser(prog="python -m tfhar.data", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     download = commands.add_parser("download", help="fetch and extract the official archives")
     summary = commands.add_parser("summary", help="load the dataset and describe it")
@@ -55,9 +61,28 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--root", help="data folder (default $TFHAR_DATA_DIR/<dataset>)")
     download.add_argument("--base-url", help="where the archives are (default: official site)")
     download.add_argument("--quiet", action="store_true", help="no progress bar")
+    download.add_argument(
+        "--sha256",
+        action="append",
+        default=[],
+        metavar="ARCHIVE=HEX",
+        help="expected SHA-256 of an archive (e.g. Inertial.zip=...), checked before extraction; "
+        "repeat per archive (the official ones publish none; use it for a mirror)",
+    )
     summary.add_argument("--cache-dir", help="preprocessed-array cache (default ~/.cache/tfhar)")
     summary.add_argument("--no-cache", action="store_true", help="neither read nor write a cache")
     return parser
+
+
+def _archive_hashes(values: Sequence[str]) -> dict[str, str]:
+    """['Inertial.zip=HEX', ...] -> {'Inertial.zip': 'HEX'}; DataError for a value without '='."""
+    hashes = {}
+    for value in values:
+        archive, equals, digest = value.partition("=")
+        if not equals:
+            raise DataError(f"--sha256 {value!r}: expected ARCHIVE=HEX, e.g. Inertial.zip=3f2a...")
+        hashes[archive.strip()] = digest.strip()
+    return hashes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,7 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "download":
             download_dataset(
-                args.dataset, args.root, base_url=args.base_url, progress=not args.quiet, log=print
+                args.dataset,
+                args.root,
+                base_url=args.base_url,
+                archive_sha256=_archive_hashes(args.sha256),
+                progress=not args.quiet,
+                log=print,
             )
         else:
             options = {}

@@ -6,13 +6,15 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 
 # Bump when the preprocessing changes, so caches written by older code are not reused.
-CACHE_VERSION = 1
+# 2: UTD-MHAD all-zero skeleton frames, implausible durations and off-grid file names.
+CACHE_VERSION = 2
 
 
 def default_cache_dir() -> Path:
@@ -63,3 +65,29 @@ def write(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def cached(
+    cache_dir: str | os.PathLike | None,
+    name: str,
+    files: Iterable[Path],
+    settings: Mapping[str, object],
+    required: Iterable[str],
+    build: Callable[[], Mapping[str, np.ndarray]],
+) -> dict[str, np.ndarray]:
+    """The arrays `build()` returns, read from the cache of (`files`, `settings`) when it holds
+    every `required` key, else built and written there (a failed write only warns).
+
+    cache_dir None: neither read nor write a cache.
+    """
+    if cache_dir is None:
+        return dict(build())
+    path = cache_path(cache_dir, name, fingerprint(files, settings))
+    arrays = read(path, required)
+    if arrays is None:
+        arrays = dict(build())
+        try:
+            write(path, arrays)
+        except OSError as error:
+            warnings.warn(f"could not write the {name} cache {path}: {error}", stacklevel=3)
+    return arrays

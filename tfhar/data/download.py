@@ -2,14 +2,20 @@
 
 For each folder of the dataset (UTD-MHAD: Inertial, Skeleton) whose expected files are not all
 present under root: download `<base_url>/<Folder>.zip` to `<root>/<Folder>.zip.part`, resuming a
-partial file with an HTTP Range request; check the archive (CRCs and the expected members);
-extract it into a temporary folder inside root and rename that into place.
+partial file with an HTTP Range request; check the archive's SHA-256 when one is given (for a
+mirror: the official archives' own hashes are not published), its CRCs and expected members;
+extract it into a temporary folder inside root, check every extracted file listed in the
+SHA-256 list shipped with tfhar (`tfhar/data/checksums/<dataset>.sha256`, `sha256sum` format,
+one line per official file) and only then rename the folder into place.
 """
 
 from __future__ import annotations
 
+import hashlib
 import http.client
+import importlib.resources
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -20,32 +26,21 @@ import zlib
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path, PurePosixPath
 
+from tqdm import tqdm
+
 from tfhar.data.datasets import default_root, download_info
 from tfhar.data.errors import DataError
 
 CHUNK_BYTES = 1 << 16
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _progress_bar(total: int | None, initial: int, name: str, enabled: bool):
-    """A tqdm bar on stderr, or a stand-in with `update` and `close` when tqdm is missing."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        tqdm = None
-    if tqdm is None or not enabled:
-
-        class _Silent:
-            def update(self, count: int) -> None:
-                pass
-
-            def close(self) -> None:
-                pass
-
-        return _Silent()
+def _progress_bar(total: int | None, initial: int, name: str, enabled: bool) -> tqdm:
+    """A tqdm bar on stderr; a disabled one (no output) unless `enabled`."""
     return tqdm(
         total=total,
         initial=initial,
@@ -55,7 +50,38 @@ def _progress_bar(total: int | None, initial: int, name: str, enabled: bool):
         unit_divisor=1024,
         file=sys.stderr,
         leave=False,
+        disable=not enabled,
     )
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of the file at `path`, as 64 lowercase hex digits."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def shipped_checksums(name: str) -> dict[str, str]:
+    """'Folder/file' -> SHA-256 of every official file of dataset `name`, from the list shipped
+    in tfhar/data/checksums/<name>.sha256; DataError when it is missing or malformed."""
+    resource = importlib.resources.files("tfhar.data") / "checksums" / f"{name}.sha256"
+    try:
+        lines = resource.read_text(encoding="utf-8").splitlines()
+    except (FileNotFoundError, NotADirectoryError) as error:
+        raise DataError(
+            f"no SHA-256 list for dataset {name!r} in this tfhar installation ({resource}): "
+            "reinstall tfhar"
+        ) from error
+    checksums = {}
+    for number, line in enumerate(lines, 1):
+        digest, _, file = line.strip().partition(" ")
+        file = file.strip().removeprefix("*")
+        if not (_SHA256.fullmatch(digest) and file):
+            raise DataError(f"{resource}: line {number} is not '<sha256>  <file>': {line!r}")
+        checksums[file] = digest
+    return checksums
 
 
 def _attempt(url: str, part: Path, timeout: float, progress: bool) -> bool:
@@ -132,10 +158,27 @@ def verify_zip(path: Path, folder: str, names: Collection[str]) -> None:
         )
 
 
-def extract(path: Path, root: Path, folder: str) -> None:
-    """Extract `<folder>/...` of archive `path` into a temporary folder inside `root`, then
-    rename it to `root/folder` (replacing an incomplete earlier copy), so a folder is never
-    half-extracted."""
+def verify_files(base: Path, folder: str, checksums: Mapping[str, str], source: Path) -> int:
+    """Compare every file under `base/folder` that `checksums` ('folder/file' -> SHA-256) lists
+    with its SHA-256; DataError naming the first that differs. Returns how many were checked."""
+    checked = 0
+    for path in sorted((base / folder).rglob("*")):
+        name = path.relative_to(base).as_posix()
+        if name in checksums and path.is_file():
+            if sha256_file(path) != checksums[name]:
+                raise DataError(
+                    f"{source}: {name} has SHA-256 {sha256_file(path)}, the official file "
+                    f"{checksums[name]}: the archive is damaged or not the official release"
+                )
+            checked += 1
+    return checked
+
+
+def extract(path: Path, root: Path, folder: str, checksums: Mapping[str, str] | None = None) -> int:
+    """Extract `<folder>/...` of archive `path` into a temporary folder inside `root`, check the
+    extracted files against `checksums` ('folder/file' -> SHA-256; DataError on a mismatch),
+    then rename it to `root/folder` (replacing an incomplete earlier copy), so a folder is never
+    half-extracted nor unverified. Returns the number of files verified."""
     temporary = Path(tempfile.mkdtemp(prefix=f".{folder}.", suffix=".tmp", dir=root))
     target = root / folder
     try:
@@ -143,6 +186,7 @@ def extract(path: Path, root: Path, folder: str) -> None:
             archive.extractall(
                 temporary, [m for m in archive.namelist() if m.startswith(folder + "/")]
             )
+        verified = verify_files(temporary, folder, checksums or {}, path)
         if target.exists():
             os.rename(target, temporary / "previous")
         try:
@@ -153,10 +197,26 @@ def extract(path: Path, root: Path, folder: str) -> None:
             raise
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
+    return verified
 
 
 def _complete(folder: Path, names: Collection[str]) -> bool:
     return all((folder / name).is_file() and (folder / name).stat().st_size > 0 for name in names)
+
+
+def _check_archive_sha256(
+    archive_sha256: Mapping[str, str] | None, archives: Collection[str]
+) -> dict[str, str]:
+    """{archive name: lowercase SHA-256}; DataError for an unknown archive or a malformed hash."""
+    checked = {}
+    for archive, digest in (archive_sha256 or {}).items():
+        if archive not in archives or not _SHA256.fullmatch(str(digest).lower()):
+            raise DataError(
+                f"archive SHA-256 {archive}={digest}: expected ARCHIVE=HEX with ARCHIVE one of "
+                f"{', '.join(sorted(archives))} and HEX 64 hexadecimal digits"
+            )
+        checked[archive] = str(digest).lower()
+    return checked
 
 
 def download_dataset(
@@ -165,6 +225,7 @@ def download_dataset(
     *,
     base_url: str | None = None,
     expected: Mapping[str, Collection[str]] | None = None,
+    archive_sha256: Mapping[str, str] | None = None,
     progress: bool = True,
     retries: int = 2,
     timeout: float = 60.0,
@@ -173,11 +234,24 @@ def download_dataset(
     """Download and extract dataset `name` into `root` (default $TFHAR_DATA_DIR/<name>).
 
     `expected` (folder -> file names; default: the full official release) decides which
-    folders are already complete; those are skipped without network access. Returns the root.
+    folders are already complete; those are skipped without network access. `archive_sha256`
+    (archive name such as 'Inertial.zip' -> SHA-256 hex) is checked before extraction, e.g. for
+    a mirror. Every extracted file is checked against the shipped list of the official files'
+    SHA-256 before its folder is moved into place. A bad archive or file raises DataError and
+    is removed, leaving nothing extracted. Returns the root.
     """
     official_url, official_files = download_info(name)
     base_url = (base_url or official_url).rstrip("/")
     expected = official_files if expected is None else expected
+    archive_sha256 = _check_archive_sha256(archive_sha256, [f"{f}.zip" for f in expected])
+    checksums = shipped_checksums(name)
+    unlisted = [f"{f}/{n}" for f, names in expected.items() for n in names]
+    unlisted = [file for file in unlisted if file not in checksums]
+    if unlisted:
+        raise DataError(
+            f"{len(unlisted)} expected file(s) of {name} have no shipped SHA-256, e.g. "
+            f"{', '.join(unlisted[:3])}"
+        )
     root = Path(root).expanduser() if root is not None else default_root(name)
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -198,11 +272,16 @@ def download_dataset(
                 progress=progress,
             )
         try:
+            digest = archive_sha256.get(archive.name)
+            if digest is not None and sha256_file(archive) != digest:
+                raise DataError(
+                    f"{archive}: SHA-256 {sha256_file(archive)} differs from the expected {digest}"
+                )
             verify_zip(archive, folder, names)
+            verified = extract(archive, root, folder, checksums)
         except DataError:
             archive.unlink(missing_ok=True)  # Bad bytes: the next run downloads afresh.
             raise
-        extract(archive, root, folder)
         archive.unlink()
-        log(f"{root / folder}: extracted {len(names)} expected files")
+        log(f"{root / folder}: extracted {len(names)} expected files, {verified} SHA-256 verified")
     return root

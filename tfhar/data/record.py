@@ -59,14 +59,3 @@ class Record:
             for field in ("labels", "subjects", "inertial", "skeleton", "trials", "durations")
         }
         return dataclasses.replace(self, **rows)
-
-    def with_modalities(self, modalities: tuple[str, ...]) -> Record:
-        """The same record keeping only the given modalities."""
-        missing = [m for m in modalities if getattr(self, m, None) is None]
-        if missing:
-            raise ValueError(f"Record {self.name!r} has no {', '.join(missing)} data")
-        return dataclasses.replace(
-            self,
-            inertial=self.inertial if "inertial" in modalities else None,
-            skeleton=self.skeleton if "skeleton" in modalities else None,
-        )

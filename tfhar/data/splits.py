@@ -18,6 +18,12 @@ _PROTOCOLS: dict[str, dict[str, tuple[Subjects, Subjects | None, Subjects]]] = {
         # The paper: odd subjects train, even subjects test.
         "paper": ((1, 3, 5, 7), None, (2, 4, 6, 8)),
     },
+    "berkeley_mhad": {
+        # The paper trains on the first 7 subjects and tests on the last 5; as with UTD-MHAD's
+        # authors' code, the last training subject (7) is held out for validation.
+        "cross_subject": ((1, 2, 3, 4, 5, 6), (7,), (8, 9, 10, 11, 12)),
+        "paper": ((1, 2, 3, 4, 5, 6, 7), None, (8, 9, 10, 11, 12)),
+    },
 }
 _GENERIC = ("cross_subject", "paper")
 
@@ -50,6 +56,8 @@ def split(record: Record, protocol: str = "cross_subject") -> dict[str, Record |
 
     UTD-MHAD: `cross_subject` trains on subjects 1, 3, 5, validates on 7 and tests on 2, 4, 6, 8
     (the authors' code); `paper` trains on 1, 3, 5, 7 and tests on 2, 4, 6, 8, without val.
+    Berkeley-MHAD: `cross_subject` trains on 1-6, validates on 7 and tests on 8-12; `paper`
+    trains on 1-7 and tests on 8-12, without val.
     Other datasets: the same rule on their subject ids (odd train, even test; `cross_subject`
     holds the largest odd subject out for validation).
     """

@@ -5,18 +5,19 @@ Models take plain arguments; they never read files or configs.
 
 from tfhar.models.classifier import ClassifierModel
 from tfhar.models.cmc import CMCModel
-from tfhar.models.encoders import (
-    SinusoidalPositionalEncoding,
-    TemporalDifference,
-    TransformerEncoderLayer,
-    build_inertial_encoder,
-    build_skeleton_encoder,
-)
+from tfhar.models.cnn_transformer import build_cnn_transformer_encoder
+from tfhar.models.contrastive import ContrastiveModel
+from tfhar.models.hcn import TemporalDifference, build_hcn_encoder
 from tfhar.models.heads import (
     build_fusion_classifier,
     build_linear_classifier,
     build_mlp_classifier,
     build_projection_head,
+)
+from tfhar.models.layers import (
+    FusedBatchNormalization,
+    SinusoidalPositionalEncoding,
+    TransformerEncoderLayer,
 )
 from tfhar.models.losses import cmc_loss, contrastive_accuracy, nt_xent
 from tfhar.models.precision import PRECISIONS, set_precision
@@ -26,16 +27,18 @@ __all__ = [
     "PRECISIONS",
     "CMCModel",
     "ClassifierModel",
+    "ContrastiveModel",
+    "FusedBatchNormalization",
     "SimCLRModel",
     "SinusoidalPositionalEncoding",
     "TemporalDifference",
     "TransformerEncoderLayer",
+    "build_cnn_transformer_encoder",
     "build_fusion_classifier",
-    "build_inertial_encoder",
+    "build_hcn_encoder",
     "build_linear_classifier",
     "build_mlp_classifier",
     "build_projection_head",
-    "build_skeleton_encoder",
     "cmc_loss",
     "contrastive_accuracy",
     "nt_xent",

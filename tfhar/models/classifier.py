@@ -5,7 +5,7 @@ from collections.abc import Mapping
 import keras
 import tensorflow as tf
 
-from tfhar.models.losses import scale_for_replicas
+from tfhar.models.contrastive import gradient_step, mark_built
 
 
 @keras.saving.register_keras_serializable(package="tfhar")
@@ -65,6 +65,7 @@ class ClassifierModel(keras.Model):
             encoder.trainable = encoders_trainable
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        mark_built(self, {**self.encoders, "classifier": classifier})
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
@@ -106,16 +107,15 @@ class ClassifierModel(keras.Model):
         return {metric.name: metric.result() for metric in self.metrics}
 
     def train_step(self, data):
-        with tf.GradientTape() as tape:
-            loss, labels, logits = self._loss_and_logits(data, training=True)
-            scaled_loss = self.optimizer.scale_loss(scale_for_replicas(loss))
         variables = (
             self.classifier.trainable_variables
             if self.frozen_encoders_train_mode
             else self.trainable_variables
         )
-        self.optimizer.apply(tape.gradient(scaled_loss, variables), variables)
-        return self._update_metrics(loss, labels, logits)
+        outputs = gradient_step(
+            self.optimizer, lambda: self._loss_and_logits(data, training=True), variables
+        )
+        return self._update_metrics(*outputs)
 
     def test_step(self, data):
         return self._update_metrics(*self._loss_and_logits(data, training=False))

@@ -5,8 +5,8 @@ from collections.abc import Mapping
 import keras
 import tensorflow as tf
 
-from tfhar.models.losses import cmc_loss, contrastive_accuracy, scale_for_replicas
-from tfhar.models.simclr import check_temperature, unpack_pair
+from tfhar.models.contrastive import ContrastiveModel, unpack_pair
+from tfhar.models.losses import cmc_loss
 
 MODALITIES = ("inertial", "skeleton")
 
@@ -23,13 +23,15 @@ def unpack_modalities(data) -> tuple[tf.Tensor, tf.Tensor]:
 
 
 @keras.saving.register_keras_serializable(package="tfhar")
-class CMCModel(keras.Model):
+class CMCModel(ContrastiveModel):
     """Two encoders + projection heads trained with the cross-modal loss `cmc_loss`.
 
     `fit` data: (inertial_batch, skeleton_batch) or {"inertial": ..., "skeleton": ...}, one
     augmented view per modality. `call` returns {"inertial": (B, P), "skeleton": (B, P)}
     projections. Metrics: `loss` and `acc` (cross-modal top-1 accuracy, both directions).
     """
+
+    PARTS = ("inertial_encoder", "skeleton_encoder", "inertial_head", "skeleton_head")
 
     def __init__(
         self,
@@ -40,16 +42,8 @@ class CMCModel(keras.Model):
         temperature: float,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.inertial_encoder, self.skeleton_encoder = inertial_encoder, skeleton_encoder
-        self.inertial_head, self.skeleton_head = inertial_head, skeleton_head
-        self.temperature = check_temperature(temperature)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.accuracy_tracker = keras.metrics.Mean(name="acc")
-
-    @property
-    def metrics(self) -> list[keras.metrics.Metric]:
-        return [self.loss_tracker, self.accuracy_tracker]
+        parts = (inertial_encoder, skeleton_encoder, inertial_head, skeleton_head)
+        super().__init__(temperature, dict(zip(self.PARTS, parts, strict=True)), **kwargs)
 
     def call(self, inputs, training=False):
         inertial, skeleton = unpack_modalities(inputs)
@@ -58,37 +52,7 @@ class CMCModel(keras.Model):
         features = self.skeleton_encoder(skeleton, training=training)
         return {"inertial": z_inertial, "skeleton": self.skeleton_head(features, training=training)}
 
-    def _loss_and_projections(self, data, training: bool):
+    def views_loss(self, data, training: bool):
         z = self(unpack_modalities(data), training=training)
-        return cmc_loss(z["inertial"], z["skeleton"], self.temperature), z
-
-    def _update_metrics(self, loss, z) -> dict[str, tf.Tensor]:
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(contrastive_accuracy(z["inertial"], z["skeleton"]))
-        return {metric.name: metric.result() for metric in self.metrics}
-
-    def train_step(self, data):
-        with tf.GradientTape() as tape:
-            loss, z = self._loss_and_projections(data, training=True)
-            scaled_loss = self.optimizer.scale_loss(scale_for_replicas(loss))
-        variables = self.trainable_variables
-        self.optimizer.apply(tape.gradient(scaled_loss, variables), variables)
-        return self._update_metrics(loss, z)
-
-    def test_step(self, data):
-        return self._update_metrics(*self._loss_and_projections(data, training=False))
-
-    def get_config(self):
-        parts = ("inertial_encoder", "skeleton_encoder", "inertial_head", "skeleton_head")
-        return {
-            **super().get_config(),
-            **{part: keras.saving.serialize_keras_object(getattr(self, part)) for part in parts},
-            "temperature": self.temperature,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("inertial_encoder", "skeleton_encoder", "inertial_head", "skeleton_head"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        z_inertial, z_skeleton = z["inertial"], z["skeleton"]
+        return cmc_loss(z_inertial, z_skeleton, self.temperature), z_inertial, z_skeleton

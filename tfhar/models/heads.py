@@ -8,13 +8,13 @@ from collections.abc import Mapping, Sequence
 
 import keras
 
-from tfhar.models.encoders import batch_norm
+from tfhar.models.layers import batch_norm
+from tfhar.validation import check_int
 
 
 def _check_dims(**dims: object) -> None:
     for name, value in dims.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_int(name, value)
 
 
 def _check_hidden(hidden_dims: Sequence[int]) -> tuple[int, ...]:

@@ -7,13 +7,14 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from tfhar.data.datasets import synthetic, utd_mhad
+from tfhar.data.datasets import berkeley_mhad, synthetic, utd_mhad
 from tfhar.data.errors import DataError
 from tfhar.data.record import Record
 
 # Each loader is `load(root, *, option=default, ...) -> Record`.
 _LOADERS: dict[str, Callable[..., Record]] = {
     utd_mhad.NAME: utd_mhad.load,
+    berkeley_mhad.NAME: berkeley_mhad.load,
     synthetic.NAME: synthetic.load,
 }
 # Datasets with official archives: name -> (base URL, folder -> expected file names).

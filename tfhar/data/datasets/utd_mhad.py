@@ -3,20 +3,20 @@
 Reads the layout the official `Inertial.zip` and `Skeleton.zip` unpack to:
 `Inertial/aA_sS_tT_inertial.mat` (variable `d_iner`, (T, 6) at 50 Hz) and
 `Skeleton/aA_sS_tT_skeleton.mat` (variable `d_skel`, (20, 3, T) at 30 Hz), A = action 1..27,
-S = subject 1..8, T = trial 1..4; 861 sequences.
+S = subject 1..8, T = trial 1..4; 861 sequences. The official sequences last 2.14..6.52 s
+(inertial) and 1.37..4.17 s (skeleton); an inertial recording is 1.4 to 2.7 times as long as its
+skeleton (the Kinect recording starts later and stops earlier).
 """
 
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 from tfhar.data import cache as cache_lib
-from tfhar.data import preprocess
+from tfhar.data import preprocess, sequences
 from tfhar.data.errors import DataError
 from tfhar.data.record import Record
 
@@ -29,7 +29,23 @@ MODALITIES = ("inertial", "skeleton")
 ON_ERROR = ("raise", "skip")
 INERTIAL_RATE_HZ = 50.0
 SKELETON_RATE_HZ = 30.0
-NUM_ACTIONS, NUM_SUBJECTS, NUM_TRIALS = 27, 8, 4
+RATES_HZ = {"inertial": INERTIAL_RATE_HZ, "skeleton": SKELETON_RATE_HZ}
+NUM_ACTIONS, NUM_SUBJECTS, NUM_TRIALS = GRID = 27, 8, 4
+OUTSIDE_GRID = (
+    "{path}: not a UTD-MHAD file: expected aA_sS_tT_{modality}.mat with action A in 1..27, "
+    "subject S in 1..8 and trial T in 1..4, without leading zeros"
+)
+# A sequence is implausible, so refused, when a modality lasts under MIN_DURATION_S or the longer
+# modality lasts more than MAX_DURATION_RATIO times the shorter (official data: 1.37 s, 2.71).
+MIN_DURATION_S = 0.5
+MAX_DURATION_RATIO = 4.0
+# Interior runs of up to this many all-zero skeleton frames (0.1 s) are interpolated.
+MAX_FILLED_FRAMES = 3
+# Modality -> (check of the raw variable's shape, the shape expected).
+_SHAPES = {
+    "inertial": (lambda s: len(s) == 2 and s[1] == 6 and s[0] >= 2, "(T >= 2, 6)"),
+    "skeleton": (lambda s: len(s) == 3 and s[:2] == (20, 3) and s[2] >= 2, "(20, 3, T >= 2)"),
+}
 # (action, subject, trial) absent from the official release.
 ABSENT = frozenset({(8, 1, 4), (23, 6, 4), (27, 8, 4)})
 # fmt: off
@@ -97,14 +113,15 @@ def _check_options(modalities, window_length, on_error) -> tuple[str, ...]:
     return tuple(m for m in MODALITIES if m in modalities)
 
 
-def _scan(root: Path, modalities: tuple[str, ...]) -> dict[str, dict[Key, Path]]:
-    """Modality -> {(action, subject, trial): path} of the .mat files present."""
+def _scan(root: Path, modalities: tuple[str, ...]) -> tuple[dict[str, dict[Key, Path]], dict]:
+    """(modality -> {(action, subject, trial): path} of the .mat files present, 'aA_sS_tT' ->
+    [paths] of the files named like them but outside the grid or with leading zeros)."""
     if not root.is_dir():
         raise DataError(
             f"UTD-MHAD not found: {root} does not exist. Download it with "
             f"`{DOWNLOAD_HINT.format(root=root)}` or pass root="
         )
-    found = {}
+    found, outside = {}, {}
     for modality in modalities:
         folder = root / FOLDERS[modality]
         if not folder.is_dir():
@@ -113,12 +130,19 @@ def _scan(root: Path, modalities: tuple[str, ...]) -> dict[str, dict[Key, Path]]
                 f"`{DOWNLOAD_HINT.format(root=root)}`"
             )
         files = {}
-        for path in folder.iterdir():
+        for path in sorted(folder.iterdir()):
             match = _FILE_PATTERN.fullmatch(path.name)
-            if match and match.group(4) == modality:
-                files[tuple(int(g) for g in match.groups()[:3])] = path
+            if not match or match.group(4) != modality:
+                continue
+            key = tuple(int(g) for g in match.groups()[:3])
+            if path.name == file_name(key, modality) and all(
+                1 <= k <= n for k, n in zip(key, GRID, strict=True)
+            ):
+                files[key] = path
+            else:
+                outside.setdefault(path.name.rsplit("_", 1)[0], []).append(path)
         found[modality] = files
-    return found
+    return found, outside
 
 
 def read_joint_names(root: Path) -> tuple[str, ...]:
@@ -135,81 +159,73 @@ def read_joint_names(root: Path) -> tuple[str, ...]:
     return names
 
 
-def _read(path: Path, modality: str) -> np.ndarray:
-    """The raw float64 array in `path`, checked for shape and finite values."""
-    variable = VARIABLES[modality]
+def _skeleton_frames(path: Path, raw: np.ndarray) -> tuple[np.ndarray, str]:
+    """(T, 20, 3) frames with all-zero (no body) frames trimmed at the ends and interpolated
+    inside, and a note saying what was repaired ('' when nothing was)."""
+    frames = preprocess.skeleton_frames(raw)
     try:
-        contents = scipy.io.loadmat(str(path))
-    # scipy raises many exception types for corrupt or truncated files; all mean "unreadable".
-    except Exception as error:
-        raise DataError(
-            f"{path}: cannot read MATLAB file ({type(error).__name__}: {error})"
-        ) from error
-    if variable not in contents:
-        found = sorted(k for k in contents if not k.startswith("__"))
-        raise DataError(f"{path}: no variable {variable!r} (found {found})")
-    x = np.asarray(contents[variable])
-    if modality == "inertial":
-        ok, expected = x.ndim == 2 and x.shape[1] == 6 and x.shape[0] >= 2, "(T >= 2, 6)"
-    else:
-        ok = x.ndim == 3 and x.shape[:2] == (len(JOINT_NAMES), 3) and x.shape[2] >= 2
-        expected = f"({len(JOINT_NAMES)}, 3, T >= 2)"
-    if not ok or not np.issubdtype(x.dtype, np.number):
-        raise DataError(
-            f"{path}: {variable} has shape {x.shape} dtype {x.dtype}, "
-            f"expected numbers shaped {expected}"
+        repaired, filled = preprocess.fill_missing_frames(
+            frames, np.all(frames == 0, axis=(1, 2)), MAX_FILLED_FRAMES
         )
-    x = x.astype(np.float64)
-    bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-    if bad:
-        raise DataError(f"{path}: {variable} has {bad} NaN/Inf values")
-    return x
+    except ValueError as error:
+        raise DataError(f"{path}: all-zero skeleton frames (no body tracked): {error}") from None
+    trimmed = len(frames) - len(repaired)
+    if not (filled or trimmed):
+        return repaired, ""
+    return repaired, f"{path}: {filled} all-zero frame(s) interpolated, {trimmed} trimmed"
 
 
 def _sequence(paths: dict[str, Path], window_length: int, normalize: bool) -> dict[str, object]:
-    """One (action, subject, trial): preprocessed arrays per modality and the raw duration."""
-    out: dict[str, object] = {}
-    for modality, path in paths.items():
-        raw = _read(path, modality)
-        if modality == "inertial":
-            out["inertial"] = preprocess.resample(raw, window_length)
-            out["duration"] = raw.shape[0] / INERTIAL_RATE_HZ
-            continue
-        frames = preprocess.resample(preprocess.skeleton_frames(raw), window_length)
+    """One (action, subject, trial): preprocessed arrays per modality, the raw duration (the
+    inertial one when loaded) and a note on repaired skeleton frames."""
+    raw = {m: sequences.read_mat(path, VARIABLES[m], *_SHAPES[m]) for m, path in paths.items()}
+    out: dict[str, object] = {"note": ""}
+    if "skeleton" in raw:
+        raw["skeleton"], out["note"] = _skeleton_frames(paths["skeleton"], raw["skeleton"])
+    lengths = {modality: len(x) for modality, x in raw.items()}
+    sequences.check_durations(paths, lengths, RATES_HZ, MIN_DURATION_S, MAX_DURATION_RATIO)
+    modality = "inertial" if "inertial" in raw else "skeleton"
+    out["duration"] = lengths[modality] / RATES_HZ[modality]
+    if "inertial" in raw:
+        out["inertial"] = preprocess.resample(raw["inertial"], window_length)
+    if "skeleton" in raw:
+        frames = preprocess.resample(raw["skeleton"], window_length)
         if normalize:
             try:
                 frames = preprocess.normalize_skeleton(frames, 2, (1, 2))
             except ValueError as error:
-                raise DataError(f"{path}: {error}") from error
+                raise DataError(f"{paths['skeleton']}: {error}") from error
         out["skeleton"] = frames
-        out.setdefault("duration", raw.shape[2] / SKELETON_RATE_HZ)
     return out
 
 
 def _build(
     root: Path,
     found: dict[str, dict[Key, Path]],
+    outside: dict[str, list[Path]],
     window_length: int,
     normalize: bool,
     on_error: str,
 ) -> dict[str, np.ndarray]:
     """Read and preprocess every sequence into stacked arrays (the cached content)."""
+    skipped = [
+        OUTSIDE_GRID.format(path=paths[0], modality=paths[0].stem.rsplit("_", 1)[1])
+        for paths in outside.values()
+    ]
+    if skipped and on_error == "raise":
+        raise DataError(skipped[0])
+
+    def read_one(key: Key) -> dict[str, object]:
+        missing = [m for m in found if key not in found[m]]
+        if missing:
+            have = next(found[m][key] for m in found if key in found[m])
+            absent = root / FOLDERS[missing[0]] / file_name(key, missing[0])
+            raise DataError(f"{absent}: missing, but its pair {have} exists")
+        return _sequence({m: found[m][key] for m in found}, window_length, normalize)
+
     keys = sorted(set().union(*(files.keys() for files in found.values())))
-    rows, skipped = [], []
-    for key in keys:
-        try:
-            missing = [m for m in found if key not in found[m]]
-            if missing:
-                have = next(found[m][key] for m in found if key in found[m])
-                absent = root / FOLDERS[missing[0]] / file_name(key, missing[0])
-                raise DataError(f"{absent}: missing, but its pair {have} exists")
-            rows.append(
-                (key, _sequence({m: found[m][key] for m in found}, window_length, normalize))
-            )
-        except DataError as error:
-            if on_error == "raise":
-                raise
-            skipped.append(str(error))
+    rows, bad = sequences.collect(keys, read_one, on_error)
+    skipped += bad
     if not rows:
         raise DataError(
             f"no usable UTD-MHAD sequences under {root} ({len(skipped)} skipped). "
@@ -222,6 +238,7 @@ def _build(
         "trials": index[:, 2],
         "durations": np.array([row["duration"] for _, row in rows], np.float32),
         "skipped": np.array(skipped, dtype=str),
+        "repaired": np.array([row["note"] for _, row in rows if row["note"]], dtype=str),
     }
     for modality in found:
         arrays[modality] = np.stack([row[modality] for _, row in rows]).astype(np.float32)
@@ -238,52 +255,52 @@ def load(
     cache_dir: str | None = None,
     on_error: str = "raise",
 ) -> Record:
-    """Load UTD-MHAD from `root`: inertial (N, window_length, 6), skeleton (N, window_length,
-    20, 3); labels = action - 1 (0..26), rows sorted by (action, subject, trial).
+    """Load UTD-MHAD from `root`: inertial (N, window_length, 6) in g and deg/s, skeleton
+    (N, window_length, 20, 3); labels = action - 1 (0..26), rows sorted by (action, subject,
+    trial); durations in s of the raw inertial (else skeleton) sequences.
 
     Each raw sequence is FFT-resampled to `window_length` steps; a skeleton is then recentred on
     the spine of its first frame and scaled by the first-frame shoulder_center-spine distance
-    (`normalize_skeleton`). The result is cached as .npz in `cache_dir` (default
-    $TFHAR_CACHE_DIR or ~/.cache/tfhar) unless `cache=False`. A bad or unpaired file raises
-    DataError, or with `on_error="skip"` is left out with a warning.
+    (`normalize_skeleton`). All-zero skeleton frames (every joint exactly 0: Kinect tracked no
+    body) are treated as missing, like NaN: those at the start and end are trimmed, interior runs
+    of up to MAX_FILLED_FRAMES (3) are linearly interpolated between the frames around them
+    (with a warning naming the files), and longer runs make the file bad. The result is cached
+    as .npz in `cache_dir` (default $TFHAR_CACHE_DIR or ~/.cache/tfhar) unless `cache=False`.
+
+    DataError (naming the file and what was expected) for a bad file: unreadable, wrong variable
+    or shape, NaN/Inf, too many all-zero frames, a file name outside the grid (actions 1..27,
+    subjects 1..8, trials 1..4, e.g. a28_s1_t1 or a0_s1_t1), a file without its pair, a modality
+    lasting under MIN_DURATION_S (0.5 s), or two modalities whose durations differ by more than
+    MAX_DURATION_RATIO (4x). With `on_error="skip"` such a sequence is left out and counted in
+    a warning instead; DataError when nothing usable is left.
     """
     modalities = _check_options(modalities, window_length, on_error)
     window_length = int(window_length)
     root = Path(root).expanduser()
-    found = _scan(root, modalities)
+    found, outside = _scan(root, modalities)
     joint_names = read_joint_names(root) if "skeleton" in modalities else JOINT_NAMES
-    arrays = None
-    if cache:
-        settings = {
-            "dataset": NAME,
-            "modalities": modalities,
-            "window_length": window_length,
-            "normalize_skeleton": bool(normalize_skeleton),
-            "on_error": on_error,
-        }
-        files = [p for files in found.values() for p in files.values()]
-        path = cache_lib.cache_path(
-            cache_dir or cache_lib.default_cache_dir(), NAME, cache_lib.fingerprint(files, settings)
-        )
-        arrays = cache_lib.read(
-            path, ("labels", "subjects", "trials", "durations", "skipped", *modalities)
-        )
-    if arrays is None:
-        arrays = _build(root, found, window_length, bool(normalize_skeleton), on_error)
-        if cache:
-            try:
-                cache_lib.write(path, arrays)
-            except OSError as error:
-                warnings.warn(f"could not write the UTD-MHAD cache {path}: {error}", stacklevel=2)
-    skipped = [str(s) for s in arrays["skipped"]]
-    if skipped:
-        total = len(arrays["labels"]) + len(skipped)
-        warnings.warn(
-            f"skipped {len(skipped)} of {total} UTD-MHAD sequences (on_error='skip'): "
-            + "; ".join(skipped[:3])
-            + ("; ..." if len(skipped) > 3 else ""),
-            stacklevel=2,
-        )
+    normalize = bool(normalize_skeleton)
+    settings = {"dataset": NAME, "modalities": modalities, "window_length": window_length}
+    settings.update(normalize_skeleton=normalize, on_error=on_error)
+    files = [p for files in found.values() for p in files.values()]
+    files += [p for paths in outside.values() for p in paths]
+    arrays = cache_lib.cached(
+        (cache_dir or cache_lib.default_cache_dir()) if cache else None,
+        NAME,
+        files,
+        settings,
+        ("labels", "subjects", "trials", "durations", "skipped", "repaired", *modalities),
+        lambda: _build(root, found, outside, window_length, normalize, on_error),
+    )
+    skipped = arrays["skipped"]
+    total = len(arrays["labels"]) + len(skipped)
+    sequences.warn(
+        skipped, f"skipped {len(skipped)} of {total} UTD-MHAD sequences (on_error='skip')"
+    )
+    sequences.warn(
+        arrays["repaired"],
+        f"repaired {len(arrays['repaired'])} UTD-MHAD skeletons with all-zero (no body) frames",
+    )
     return Record(
         name=NAME,
         labels=arrays["labels"].astype(np.int32),
