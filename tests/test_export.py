@@ -244,3 +244,31 @@ def test_float32_copy_of_a_mixed_precision_encoder():
     assert export.float32_copy(copy) is copy
     assert copy(windows).dtype == "float32"
     np.testing.assert_allclose(copy(windows), mixed(windows), atol=0.05)
+
+
+@pytest.mark.parametrize("case", ["folder of the user's", "link", "file"])
+def test_out_that_tfhar_did_not_write_is_never_replaced(runs, tmp_path, capsys, case):
+    target = tmp_path / "Documents"
+    target.mkdir()
+    (target / "thesis.tex").write_text("years of work")
+    out = {"folder of the user's": target, "link": tmp_path / "link",
+           "file": target / "thesis.tex"}[case]
+    if case == "link":
+        out.symlink_to(target)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert export.main(["--run-dir", str(runs["simclr"]), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and str(out) in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    assert (target / "thesis.tex").read_text() == "years of work"
+
+
+def test_an_export_of_tfhars_is_replaced(runs, tmp_path):
+    out = tmp_path / "model"
+    assert export.main(["--run-dir", str(runs["simclr"]), "--out", str(out),
+                        "--formats", "float32"]) == 0
+    first = (out / ".tfhar.json").read_text()
+    assert export.main(["--run-dir", str(runs["simclr"]), "--out", str(out),
+                        "--formats", "float32"]) == 0
+    assert (out / "model_float32.tflite").is_file() and (out / ".tfhar.json").is_file()
+    assert json.loads(first)["kind"] == "export"

@@ -13,55 +13,36 @@ import pandas as pd
 
 # The multimodal smoke config on inertial windows only: its skeleton and fusion sizes back to
 # their defaults, as values a run never uses are refused.
-INERTIAL_ONLY = [
-    "--set",
-    "data.modalities=[inertial]",
-    "--set",
-    "model.skeleton.output_dim=256",
-    "--set",
-    "model.fusion_hidden_dim=256",
-]
+INERTIAL_ONLY = ["--set", "data.modalities=[inertial]", "--set", "model.skeleton.output_dim=256",
+                 "--set", "model.fusion_hidden_dim=256"]
 
 
 def snapshot(folder: Path) -> dict[str, str]:
     """{relative path: content hash} of every file under `folder` (directories as "dir")."""
-    return {
-        str(path.relative_to(folder)): "dir"
-        if path.is_dir()
-        else hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-    }
+    return {str(path.relative_to(folder)): "dir" if path.is_dir()
+            else hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*"))}
 
 
-def test_killed_pretraining_resumes_from_its_last_completed_epoch(
-    smoke_config, train_cli, tmp_path
-):
+def test_killed_pretraining_resumes_from_its_last_completed_epoch(smoke_config, train_cli,
+                                                                  tmp_path):
     run_dir = tmp_path / "run"
     epochs = 12
-    arguments = [
-        "--config",
-        smoke_config("simclr_inertial"),
-        "--set",
-        f"pretrain.epochs={epochs}",
-        "--set",
-        "finetune.epochs=1",
-        "--set",
-        "data.options.samples_per_class_per_subject=2",
-    ]
+    arguments = ["--config", smoke_config("simclr_inertial"), "--set", f"pretrain.epochs={epochs}",
+                 "--set", "finetune.epochs=1",
+                 "--set", "data.options.samples_per_class_per_subject=2"]
     history = run_dir / "logs" / "history_pretrain_simclr_inertial.csv"
     with open(tmp_path / "first.log", "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "tfhar.train", "--run-dir", str(run_dir), *arguments],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+            stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 300
-        # Kill as soon as one pre-training epoch is logged: the header and one row.
-        while (
-            process.poll() is None
-            and time.monotonic() < deadline
-            and not (history.is_file() and len(history.read_text().splitlines()) >= 2)
-        ):
+        # Kill as soon as one pre-training epoch is logged (the header and one row) and its
+        # wall time recorded.
+        times = run_dir / "checkpoints" / "wall_times.json"
+        while process.poll() is None and time.monotonic() < deadline and not (
+                history.is_file() and len(history.read_text().splitlines()) >= 2
+                and times.is_file()):
             time.sleep(0.05)
         process.kill()  # SIGKILL, and no signal at all once the process has been reaped.
         assert process.wait() == -signal.SIGKILL, (tmp_path / "first.log").read_text()[-3000:]
@@ -69,6 +50,8 @@ def test_killed_pretraining_resumes_from_its_last_completed_epoch(
     assert 1 <= len(logged_before) < epochs
     assert not (run_dir / "encoders" / "inertial.keras").exists()
     assert not (run_dir / "metrics.json").exists()
+    first_seconds = json.loads(times.read_text())["pretrain_simclr_inertial"]
+    assert first_seconds > 0
 
     # The same command again (in this process, which spares a TensorFlow import).
     second = train_cli(run_dir, *arguments)
@@ -83,11 +66,12 @@ def test_killed_pretraining_resumes_from_its_last_completed_epoch(
     shown = [int(k) for k in re.findall(rf"^Epoch (\d+)/{epochs}$", second.stdout, re.M)]
     assert shown[0] == resumed_at + 1
     assert (run_dir / "metrics.json").is_file()
+    # The stage's wall time adds both processes' time, not only the second's.
+    assert second.metrics["stage_wall_time_s"]["pretrain_simclr_inertial"] > first_seconds
 
 
-def test_same_config_resumes_a_finished_run_without_training(
-    copied_run, smoke_config, smoke_run, train_cli, recwarn
-):
+def test_same_config_resumes_a_finished_run_without_training(copied_run, smoke_config,
+                                                             smoke_run, train_cli, recwarn):
     run_dir = copied_run("supervised_multimodal")
     history = (run_dir / "history.csv").read_text()
     again = train_cli(run_dir, "--config", smoke_config("supervised_multimodal"))
@@ -102,15 +86,10 @@ def test_same_config_resumes_a_finished_run_without_training(
 
 
 def test_resumed_fine_tuning_keeps_the_best_checkpoint_of_earlier_epochs(
-    smoke_config, tiny_supervised, train_cli, tmp_path
-):
+        smoke_config, tiny_supervised, train_cli, tmp_path):
     run_dir = tmp_path / "run"
-    arguments = [
-        "--config",
-        smoke_config("supervised_multimodal"),
-        *tiny_supervised,
-        *INERTIAL_ONLY,
-    ]
+    arguments = ["--config", smoke_config("supervised_multimodal"), *tiny_supervised,
+                 *INERTIAL_ONLY]
     assert train_cli(run_dir, *arguments).code == 0
     # As if the stage had been interrupted after an epoch with a perfect validation accuracy.
     (run_dir / "checkpoints" / "supervised.done").unlink()
@@ -126,14 +105,12 @@ def test_resumed_fine_tuning_keeps_the_best_checkpoint_of_earlier_epochs(
     assert best.stat().st_mtime_ns == saved_at  # ...but no epoch beat the earlier best.
 
 
-def test_a_run_directory_with_another_config_is_refused(
-    copied_run, smoke_config, train_cli, capsys
-):
+def test_a_run_directory_with_another_config_is_refused(copied_run, smoke_config, train_cli,
+                                                        capsys):
     run_dir = copied_run("supervised_multimodal")
     before = snapshot(run_dir)
-    refused = train_cli(
-        run_dir, "--config", smoke_config("supervised_multimodal"), "--set", "finetune.epochs=3"
-    )
+    refused = train_cli(run_dir, "--config", smoke_config("supervised_multimodal"),
+                        "--set", "finetune.epochs=3")
     assert refused.code == 2
     assert refused.stdout == ""
     error = capsys.readouterr().err.splitlines()
@@ -143,9 +120,8 @@ def test_a_run_directory_with_another_config_is_refused(
     assert snapshot(run_dir) == before
 
 
-def test_a_non_empty_directory_without_a_config_is_refused(
-    smoke_config, tmp_path, train_cli, capsys
-):
+def test_a_non_empty_directory_without_a_config_is_refused(smoke_config, tmp_path, train_cli,
+                                                           capsys):
     (tmp_path / "notes.txt").write_text("mine")
     refused = train_cli(tmp_path, "--config", smoke_config("cmc"))
     assert refused.code == 2
@@ -154,39 +130,25 @@ def test_a_non_empty_directory_without_a_config_is_refused(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
-def test_overwrite_replaces_a_run_with_another_config(
-    copied_run, smoke_config, tiny_supervised, train_cli
-):
+def test_overwrite_replaces_a_run_with_another_config(copied_run, smoke_config, tiny_supervised,
+                                                      train_cli):
     run_dir = copied_run("supervised_multimodal")
     (run_dir / "stale.txt").write_text("from the old run")
-    run = train_cli(
-        run_dir,
-        "--config",
-        smoke_config("supervised_multimodal"),
-        *tiny_supervised,
-        *INERTIAL_ONLY,
-        "--overwrite",
-    )
+    run = train_cli(run_dir, "--config", smoke_config("supervised_multimodal"),
+                    *tiny_supervised,
+                    *INERTIAL_ONLY, "--overwrite")
     assert run.code == 0
     assert run.metrics["modalities"] == ["inertial"]
     assert not (run_dir / "stale.txt").exists()
     assert len(pd.read_csv(run_dir / "history.csv")) == 1  # The old run's epochs are gone.
 
 
-def test_without_backup_an_interrupted_fine_tuning_starts_again(
-    smoke_config, tiny_supervised, train_cli, tmp_path
-):
+def test_without_backup_an_interrupted_fine_tuning_starts_again(smoke_config, tiny_supervised,
+                                                                 train_cli, tmp_path):
     run_dir = tmp_path / "run"
-    arguments = [
-        "--config",
-        smoke_config("supervised_multimodal"),
-        *tiny_supervised,
-        *INERTIAL_ONLY,
-        "--set",
-        "finetune.epochs=2",
-        "--set",
-        "runtime.backup=false",
-    ]
+    arguments = ["--config", smoke_config("supervised_multimodal"), *tiny_supervised,
+                 *INERTIAL_ONLY, "--set", "finetune.epochs=2",
+                 "--set", "runtime.backup=false"]
     assert train_cli(run_dir, *arguments).code == 0
     assert not (run_dir / "checkpoints" / "supervised").exists()  # No per-epoch backup.
     # As if the stage had been interrupted after an epoch with a perfect validation accuracy.
@@ -205,7 +167,8 @@ def test_without_backup_an_interrupted_fine_tuning_starts_again(
     assert best.is_file() and best.stat().st_mtime_ns != saved_at  # Not the stale best.
 
 
-def test_a_config_yaml_written_before_a_new_key_still_resumes(copied_run, smoke_config, train_cli):
+def test_a_config_yaml_written_before_a_new_key_still_resumes(copied_run, smoke_config,
+                                                              train_cli):
     run_dir = copied_run("supervised_multimodal")
     saved = run_dir / "config.yaml"
     lines = saved.read_text().splitlines(keepends=True)

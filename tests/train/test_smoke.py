@@ -6,8 +6,10 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 from tfhar.config import load_config
+from tfhar.machine import cpu_info
 
 # Stage names (history_<stage>.csv, "[<stage>] ..." lines, stage_wall_time_s keys) per config.
 STAGES = {
@@ -60,6 +62,10 @@ def test_metrics_json_is_consistent(smoke_run, smoke_config, name):
     assert metrics["val_accuracy"] == pytest.approx(classifier.val_accuracy.max())
     tested = classifier.loc[classifier.val_accuracy.idxmax()]  # The first best epoch.
     assert metrics["checkpoint_epoch"] == tested.epoch
+    # The machine it ran on, and a wall time covering at least the stages.
+    assert metrics["machine"]["cpu"] == cpu_info()
+    assert metrics["machine"]["tensorflow"] == tf.__version__
+    assert metrics["wall_time_s"] >= sum(metrics["stage_wall_time_s"].values()) > 0
     assert metrics["val_loss"] == pytest.approx(tested.val_loss)
 
 
