@@ -1,4 +1,9 @@
-"""tfhar: contrastive self-supervised human activity recognition (inertial + skeleton)."""
+"""tfhar: contrastive self-supervised human activity recognition (inertial + skeleton).
+
+The repository's top level keeps `configs/` and `pipelines/` beside `tfhar/`; a wheel installs
+them inside the tfhar namespace, as `tfhar.configs` and `tfhar.pipelines`, so shipped configs
+load by name and the pipelines run as modules from any directory.
+"""
 
 from pathlib import Path
 
@@ -13,8 +18,14 @@ setup(
     ),
     long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
+    license="MIT",
     python_requires=">=3.10",
-    packages=find_packages(include=["tfhar", "tfhar.*", "pipelines", "pipelines.*"]),
+    packages=[*find_packages(include=["tfhar", "tfhar.*"]), "tfhar.configs", "tfhar.pipelines"],
+    package_dir={"tfhar.configs": "configs", "tfhar.pipelines": "pipelines"},
+    package_data={
+        "tfhar.configs": ["*.yaml", "*/*.yaml", "*/*/*.yaml"],
+        "tfhar.data": ["checksums/*.sha256"],
+    },
     install_requires=[
         # The full `tensorflow` wheel runs on CPU and, with the `gpu` extra, on CUDA GPUs.
         "tensorflow>=2.16,<2.22",
@@ -38,6 +49,9 @@ setup(
     entry_points={
         "console_scripts": [
             "tfhar-train=tfhar.train:main",
+            "tfhar-export=tfhar.export:main",
+            "tfhar-predict=tfhar.predict:main",
+            "tfhar-data=tfhar.data.__main__:main",
         ],
     },
 )

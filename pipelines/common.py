@@ -8,6 +8,19 @@ import sys
 from pathlib import Path
 
 
+def config_path(dataset: str, name: str) -> Path:
+    """The shipped config configs/<dataset>/<name>.yaml (inside the package when installed)."""
+    from tfhar.config import resolve_config_path
+
+    return resolve_config_path(f"{dataset}/{name}")
+
+
+def default_out(dataset: str) -> Path:
+    """Where a pipeline writes its tables by default: results/<dataset> under the current
+    directory (the repository's committed results are written with --out)."""
+    return Path("results") / dataset
+
+
 def same_config(run_dir: Path, config: Path, overrides: list[str]) -> bool:
     """Whether the run directory's resolved config.yaml is the config it would be run with.
 

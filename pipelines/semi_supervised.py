@@ -28,8 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipelines.common import finished, same_config, train, write_atomic
-from pipelines.table1 import ROOT
+from .common import config_path, default_out, finished, same_config, train, write_atomic
 
 METHODS = ("simclr fusion", "cmc", "multimodal supervised", "random frozen")
 DATASETS = ["utd_mhad", "synthetic"]
@@ -63,10 +62,9 @@ def run_in_process(config: Path, run_dir: Path, overrides: list[str], log: Path)
 
 def pretrained(dataset: str, table1_runs: Path) -> dict[str, dict[str, Path]]:
     """Encoders pre-trained once on all training data (the Table 1 seed-0 runs)."""
-    configs = ROOT / "configs" / dataset
     for stem in ("cmc", "simclr_inertial", "simclr_skeleton"):
         run_dir = table1_runs / f"{stem}-seed0"
-        train(configs / f"{stem}.yaml", run_dir, ["runtime.verbose=2"],
+        train(config_path(dataset, stem), run_dir, ["runtime.verbose=2"],
               table1_runs / f"{stem}-seed0.log")
     return encoder_paths(table1_runs)
 
@@ -154,10 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     bad = [f for f in args.fractions if not 0 < f <= 1]
     if bad or args.repeats < 1:
         parser.error(f"fractions must be in (0, 1] and repeats >= 1, got {bad or args.repeats}")
-    out = args.out or ROOT / "pipelines" / "results" / args.dataset
+    out = args.out or default_out(args.dataset)
     encoders = (encoder_paths(args.table1_runs) if args.existing_only
                 else pretrained(args.dataset, args.table1_runs))
-    subsets = labelled_subsets(ROOT / "configs" / args.dataset / "cmc.yaml", args.fractions,
+    subsets = labelled_subsets(config_path(args.dataset, "cmc"), args.fractions,
                                args.repeats)
     rows, seen = [], {}
     # Repeat by repeat, so an interrupted study has every fraction with fewer repeats.
@@ -178,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 overrides += args.overrides
                 name = f"{method.replace(' ', '_')}-p{fraction:g}-r{repeat}"
                 run_dir = args.runs_dir / name
-                config = ROOT / "configs" / args.dataset / f"{stem}.yaml"
+                config = config_path(args.dataset, stem)
                 if args.existing_only:
                     if not finished(run_dir, config, overrides):
                         continue

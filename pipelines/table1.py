@@ -19,9 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.common import best_val_accuracy, finished, train, write_atomic
-
-ROOT = Path(__file__).resolve().parents[1]
+from .common import best_val_accuracy, config_path, default_out, finished, train, write_atomic
 
 # model -> (config stem, paper UTD-MHAD accuracy, the authors' later code's accuracy)
 ROWS = {
@@ -64,7 +62,7 @@ def run_all(dataset: str, seeds: int, runs_dir: Path, only: list[str] | None,
             continue
         for seed in range(seeds):
             run_dir = runs_dir / f"{stem}-seed{seed}"
-            config = ROOT / "configs" / dataset / f"{stem}.yaml"
+            config = config_path(dataset, stem)
             if existing_only and not finished(run_dir, config,
                                               row_overrides(model, runs_dir, seed)):
                 continue
@@ -127,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
-    out = args.out or ROOT / "pipelines" / "results" / args.dataset
+    out = args.out or default_out(args.dataset)
     runs = run_all(args.dataset, args.seeds, args.runs_dir, args.only, args.existing_only)
     if runs.empty:
         print(f"error: no finished runs in {args.runs_dir}", file=sys.stderr)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.common import best_val_accuracy, train, write_atomic
-from pipelines.table1 import ROOT, ROWS
+from .common import best_val_accuracy, config_path, default_out, train, write_atomic
+from .table1 import ROWS
 
 TRAIN_MODE = "finetune.frozen_encoder_mode=train"
 SHUFFLE = "augment.inertial.channel_shuffle.p=0.75"  # The reference set's channel shuffle.
@@ -109,7 +109,7 @@ def run_all(dataset: str, runs_dir: Path, table1_runs: Path, only: list[str] | N
             continue
         run_dir = runs_dir / f"{name}-seed0"
         print(f"[variants] {name}: {run_dir}", flush=True)
-        metrics = train(ROOT / "configs" / dataset / config, run_dir,
+        metrics = train(config_path(dataset, config.removesuffix(".yaml")), run_dir,
                         variant_overrides(name, table1_runs), runs_dir / f"{name}-seed0.log")
         base_val = best_val_accuracy(base_dir, base)
         rows.append({
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table1-runs", type=Path, default=Path("runs/table1"))
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    out = args.out or ROOT / "pipelines" / "results" / args.dataset
+    out = args.out or default_out(args.dataset)
     table = run_all(args.dataset, args.runs_dir, args.table1_runs, args.only)
     if table.empty:
         print("[variants] nothing to report: no Table 1 seed-0 runs found in "

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from pipelines import semi_supervised
-from pipelines.table1 import ROOT
-from tfhar.config import load_config
+from tfhar.config import load_config, shipped_configs_dir
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +54,13 @@ def test_missing_pretraining_runs_are_trained(tmp_path, monkeypatch):
     trained = []
 
     def fake_train(config, run_dir, overrides, log):
-        trained.append((Path(config).relative_to(ROOT).as_posix(), run_dir.name, overrides))
+        trained.append((Path(config).relative_to(shipped_configs_dir()).as_posix(),
+                        run_dir.name, overrides))
         return {}
 
     monkeypatch.setattr(semi_supervised, "train", fake_train)
     encoders = semi_supervised.pretrained("synthetic", tmp_path)
-    assert trained == [(f"configs/synthetic/{stem}.yaml", f"{stem}-seed0", ["runtime.verbose=2"])
+    assert trained == [(f"synthetic/{stem}.yaml", f"{stem}-seed0", ["runtime.verbose=2"])
                        for stem in ("cmc", "simclr_inertial", "simclr_skeleton")]
     assert encoders["simclr fusion"]["skeleton"] == (
         tmp_path / "simclr_skeleton-seed0" / "encoders" / "skeleton.keras")

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from pipelines import table1
+from pipelines.common import config_path
 
 
 def fake_runs(runs_dir, seeds, accuracy_of):
@@ -84,7 +85,7 @@ def test_runs_table_has_the_validation_accuracy(tmp_path, monkeypatch):
 def test_a_run_of_a_changed_config_is_trained_again(tmp_path, monkeypatch):
     from tfhar.config import dump_config, load_config
 
-    config = table1.ROOT / "configs" / "utd_mhad" / "cmc.yaml"
+    config = config_path("utd_mhad", "cmc")
     run_dir = tmp_path / "cmc-seed0"
     run_dir.mkdir()
     (run_dir / "metrics.json").write_text(json.dumps({"accuracy": 0.5}))
@@ -119,7 +120,7 @@ def test_existing_only_tabulates_finished_runs_without_training(tmp_path, monkey
 def test_an_interrupted_run_resumes_unless_its_config_changed(tmp_path, monkeypatch):
     from tfhar.config import dump_config, load_config
 
-    config = table1.ROOT / "configs" / "utd_mhad" / "cmc.yaml"
+    config = config_path("utd_mhad", "cmc")
     run_dir = tmp_path / "cmc-seed0"
     run_dir.mkdir()
     calls = record_training(monkeypatch, run_dir)

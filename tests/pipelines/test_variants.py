@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from pipelines import table1, variants
+from pipelines.common import config_path
 
 
 def write_metrics(run_dir, accuracy, val_accuracy):
@@ -50,4 +51,4 @@ def test_fine_tuning_variants_load_their_rows_encoders(tmp_path):
 def test_every_variant_names_a_table1_row_and_an_existing_config():
     for name, (row, config, *_rest) in variants.VARIANTS.items():
         assert row in table1.ROWS["utd_mhad"], name
-        assert (table1.ROOT / "configs" / "utd_mhad" / config).is_file(), name
+        assert config_path("utd_mhad", config.removesuffix(".yaml")).is_file(), name
