@@ -55,6 +55,9 @@ def main() -> None:
                          train.labels, 64, shuffle=True, drop_remainder=True,
                          augmenters={"inertial": inertial, "skeleton": skeleton}), 64),
     ]
+    from tfhar.machine import describe_cpu
+
+    print(describe_cpu())
     print(f"{'pipeline':58s} {'clips/s':>12s}")
     for name, dataset, per_batch in rows:
         print(f"{name:58s} {rate(dataset, per_batch, args.batches):12.0f}", flush=True)

@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(one_method(args.one, args.repeats)))
         return 0
+    from tfhar.machine import describe_cpu
+
+    print(describe_cpu())
     print(f"{'method':<24}{'run (s)':>9}  stages (s)  Python calls")
     for method in args.methods:
         result = subprocess.run([sys.executable, __file__, "--one", method,

@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     dataset = meta["training"]["dataset"]
     print(f"{folder}: {len(test.labels)} {dataset} test windows, window "
           f"{meta['window']['duration_s']:.2f} s -> {meta['window']['steps']} steps")
+    from tfhar.machine import describe_cpu
+
+    print(describe_cpu())
     print(f"{'model':24s} {'size KiB':>10s} {'ms/window':>10s} {'accuracy':>9s}")
     for name, size, latency, accuracy in rows:
         print(f"{name:24s} {size:10.1f} {latency:10.3f} {accuracy:9.4f}")

@@ -9,9 +9,10 @@ For each method the model is built from its configs/utd_mhad config exactly as
 three is reported. Each method runs in a fresh process. Also printed: the rate at
 which the input pipeline alone delivers clips (so "input / train" is how many times faster the
 pipeline is than the step that consumes it) and the process's peak resident memory. A clip is
-one training example (two views for SimCLR, one view per modality for CMC). The authors'
-PyTorch code, measured on the same 2-core CPU: CMC 77, SimCLR inertial 70, SimCLR skeleton 93,
-supervised multimodal 75, supervised inertial 137 clips/s.
+one training example (two views for SimCLR, one view per modality for CMC). The CPU model
+and its vector / matrix flags are printed first: figures from different machines do not
+compare. "x authors" divides by AUTHORS below, which were measured once, elsewhere (see
+AUTHORS_MEASURED): on another CPU that column is not a like-for-like ratio.
 """
 
 from __future__ import annotations  # noqa: I001  (tfhar first: it sets TF's environment)
@@ -35,8 +36,15 @@ from tfhar.models.precision import set_precision
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "utd_mhad"
 REPEATS = 3
+# Training clips/s of the authors' PyTorch Lightning code (razzu/cmc-cmkm) for the same methods
+# and UTD-MHAD batch sizes, float32 on CPU, as measured on 2026-11-26 on a 2-core AMD EPYC
+# (AVX2, no AVX-512; the machine of the README's Benchmarks table). The commit of the
+# authors' code and the exact timing harness were not recorded; re-measure on your CPU before
+# reading the ratio.
 AUTHORS = {"cmc": 77, "simclr_inertial": 70, "simclr_skeleton": 93,
            "supervised_multimodal": 75, "supervised_inertial": 137}
+AUTHORS_MEASURED = ("2026-11-26, 2-core AMD EPYC (AVX2 only), authors' code commit not "
+                    "recorded")
 
 
 def build(method: str, overrides: list[str], train: data.Record):
@@ -115,6 +123,10 @@ def main() -> None:
         (method,) = args.methods
         print(json.dumps(measure(method, args.set, args.steps)), flush=True)
         return
+    from tfhar.machine import describe_cpu
+
+    print(describe_cpu())
+    print(f"x authors: the authors' code as measured on {AUTHORS_MEASURED}")
     print(f"overrides: {args.set or 'none (reference sizes)'}")
     print(f"{'method':24s} {'train clips/s':>14s} {'x authors':>10s} {'input clips/s':>14s} "
           f"{'input/train':>12s} {'peak RSS MB':>12s}")

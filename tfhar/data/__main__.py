@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     summary.add_argument("--cache-dir", help="preprocessed-array cache (default ~/.cache/tfhar)")
     summary.add_argument("--no-cache", action="store_true", help="neither read nor write a cache")
+    summary.add_argument("--modalities", nargs="+", metavar="MODALITY",
+                         help="load only these (inertial, skeleton), e.g. Berkeley-MHAD's "
+                         "accelerometers without its motion capture (default: the loader's)")
     return parser
 
 
@@ -102,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             options = {}
             if "cache" in loader_options(args.dataset):
                 options = {"cache": not args.no_cache, "cache_dir": args.cache_dir}
+            if args.modalities:
+                options["modalities"] = tuple(args.modalities)
             print(describe(load(args.dataset, args.root, **options)))
     except (DataError, OSError) as error:
         message = " ".join(str(error).split())

@@ -5,7 +5,8 @@ Reads the layout the official `Inertial.zip` and `Skeleton.zip` unpack to:
 `Skeleton/aA_sS_tT_skeleton.mat` (variable `d_skel`, (20, 3, T) at 30 Hz), A = action 1..27,
 S = subject 1..8, T = trial 1..4; 861 sequences. The official sequences last 2.14..6.52 s
 (inertial) and 1.37..4.17 s (skeleton); an inertial recording is 1.4 to 2.7 times as long as its
-skeleton (the Kinect recording starts later and stops earlier).
+skeleton (the Kinect recording starts later and stops earlier). A little over 300 lines: the
+release's name tables (27 actions, 20 joints) and its file-grid checks.
 """
 
 from __future__ import annotations
