@@ -3,7 +3,7 @@
 A clip is one training example: two augmented views for SimCLR, one view per modality for CMC,
 one labelled example otherwise; the same unit as benchmarks/train_speed.py.
 
-    TFHAR_DATA_DIR=../shared/data python benchmarks/input_pipeline.py [--batches 300]
+    TFHAR_DATA_DIR=/path/to/data python benchmarks/input_pipeline.py [--batches 300]
 
 Data are in memory (the preprocessed cache); every builder is iterated for a fixed number of
 batches after a warm-up, repeating the dataset so epochs do not end the measurement.

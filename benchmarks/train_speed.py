@@ -1,6 +1,6 @@
 """Training clips per second of each method on UTD-MHAD (steady state, after tracing).
 
-    TFHAR_DATA_DIR=../shared/data python benchmarks/train_speed.py [--steps 30]
+    TFHAR_DATA_DIR=/path/to/data python benchmarks/train_speed.py [--steps 30]
         [--methods cmc simclr_inertial ...] [--set model.inertial.feedforward_dim=256 ...]
 
 For each method the model is built from its configs/utd_mhad config exactly as

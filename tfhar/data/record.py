@@ -40,6 +40,23 @@ class Record:
         if self.inertial is None and self.skeleton is None:
             raise ValueError(f"Record {self.name!r} has neither inertial nor skeleton data")
 
+    @classmethod
+    def from_arrays(cls, name: str, arrays: dict, class_names: tuple[str, ...],
+                    **metadata: object) -> Record:
+        """A record from a loader's arrays ("labels", "subjects", "trials", "durations" and the
+        modalities present) and its metadata (rates, channel and joint names, source)."""
+        return cls(
+            name=name,
+            labels=np.asarray(arrays["labels"], np.int32),
+            subjects=np.asarray(arrays["subjects"], np.int32),
+            class_names=class_names,
+            inertial=arrays.get("inertial"),
+            skeleton=arrays.get("skeleton"),
+            trials=np.asarray(arrays["trials"], np.int32),
+            durations=arrays["durations"],
+            **metadata,
+        )
+
     def __len__(self) -> int:
         return len(self.labels)
 

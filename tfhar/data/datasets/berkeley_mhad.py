@@ -331,15 +331,8 @@ def load(
         (cache_dir or cache_lib.default_cache_dir()) if cache else None, NAME, files, settings,
         required, lambda: _build(root, modalities, options, on_error))
     source = _report(root, arrays, options)
-    return Record(
-        name=NAME,
-        labels=arrays["labels"].astype(np.int32),
-        subjects=arrays["subjects"].astype(np.int32),
-        class_names=CLASS_NAMES,
-        inertial=arrays.get("inertial"),
-        skeleton=arrays.get("skeleton"),
-        trials=arrays["trials"].astype(np.int32),
-        durations=arrays["durations"],
+    return Record.from_arrays(
+        NAME, arrays, CLASS_NAMES,
         inertial_rate_hz=options["grid_rate_hz"],
         skeleton_rate_hz=SKELETON_RATE_HZ,
         channel_names=CHANNEL_NAMES,

@@ -302,15 +302,8 @@ def load(
         arrays["repaired"],
         f"repaired {len(arrays['repaired'])} UTD-MHAD skeletons with all-zero (no body) frames",
     )
-    return Record(
-        name=NAME,
-        labels=arrays["labels"].astype(np.int32),
-        subjects=arrays["subjects"].astype(np.int32),
-        class_names=CLASS_NAMES,
-        inertial=arrays.get("inertial"),
-        skeleton=arrays.get("skeleton"),
-        trials=arrays["trials"].astype(np.int32),
-        durations=arrays["durations"],
+    return Record.from_arrays(
+        NAME, arrays, CLASS_NAMES,
         inertial_rate_hz=INERTIAL_RATE_HZ,
         skeleton_rate_hz=SKELETON_RATE_HZ,
         channel_names=CHANNEL_NAMES,
