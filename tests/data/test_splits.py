@@ -131,4 +131,70 @@ def test_berkeley_paper_protocol_trains_on_the_first_seven():
     assert _subjects(parts["train"]) == [1, 2, 3, 4, 5, 6, 7]
     assert parts["val"] is None
     assert _subjects(parts["test"]) == [8, 9, 10, 11, 12]
-    assert tfhar.data.protocols("berkeley_mhad") == ("cross_subject", "paper")
+    assert tfhar.data.protocols("berkeley_mhad") == ("cross_subject", "paper",
+                                                     "leave_subjects_out")
+
+
+def test_leave_subjects_out_with_named_subjects():
+    record = _record("synthetic", range(1, 7))
+    parts = tfhar.data.split(record, "leave_subjects_out", {"test": [5, 6], "val": [4]})
+    assert _subjects(parts["train"]) == [1, 2, 3]
+    assert _subjects(parts["val"]) == [4] and _subjects(parts["test"]) == [5, 6]
+
+
+def test_leave_subjects_out_drawn_is_reproducible_and_disjoint():
+    record = _record("synthetic", range(1, 11))
+    options = {"num_test": 3, "num_val": 2, "seed": 7}
+    first = tfhar.data.split(record, "leave_subjects_out", options)
+    again = tfhar.data.split(record, "leave_subjects_out", options)
+    other = tfhar.data.split(record, "leave_subjects_out", {**options, "seed": 8})
+    sets = [set(_subjects(first[p])) for p in ("train", "val", "test")]
+    assert [len(s) for s in sets] == [5, 2, 3] and set().union(*sets) == set(range(1, 11))
+    assert all(_subjects(first[p]) == _subjects(again[p]) for p in first)
+    assert any(_subjects(first[p]) != _subjects(other[p]) for p in first)
+
+
+@pytest.mark.parametrize(("options", "fragment"), [
+    ({"test": [9]}, r"subjects \[9\] are not in the data"),
+    ({"test": [1], "val": [1]}, "in both val and test"),
+    ({"num_test": 6}, "no training subject"),
+    ({"num_test": -1}, "num_test"),
+    ({"tests": [1]}, "unknown option"),
+])
+def test_leave_subjects_out_refuses_bad_options(options, fragment):
+    with pytest.raises(DataError, match=fragment):
+        tfhar.data.split(_record("synthetic", range(1, 7)), "leave_subjects_out", options)
+
+
+def test_a_dataset_may_define_its_own_protocols():
+    import dataclasses
+
+    from tfhar.data.splits import Protocol
+
+    record = dataclasses.replace(_record("synthetic", range(1, 7)),
+                                 protocols={"mine": Protocol((1, 2, 3), (6,), (4, 5))})
+    parts = tfhar.data.split(record, "mine")
+    assert _subjects(parts["train"]) == [1, 2, 3] and _subjects(parts["val"]) == [6]
+    assert "mine" in tfhar.data.protocols(record.name, record)
+
+
+def test_a_protocol_may_split_by_scene():
+    import dataclasses
+
+    from tfhar.data.splits import Protocol
+
+    base = _record("synthetic", range(1, 7))
+    scenes = np.arange(len(base.labels), dtype=np.int32) % 4 + 1
+    record = dataclasses.replace(base, scenes=scenes,
+                                 protocols={"cross_scene": Protocol((1, 3, 4), None, (2,),
+                                                                    by="scenes")})
+    parts = tfhar.data.split(record, "cross_scene")
+    assert set(parts["test"].scenes) == {2} and set(parts["train"].scenes) == {1, 3, 4}
+    assert len(parts["train"]) + len(parts["test"]) == len(record)
+
+
+def test_a_subject_in_two_parts_is_refused():
+    from tfhar.data.splits import Protocol
+
+    with pytest.raises(DataError, match=r"subjects \[3\] in both train and test"):
+        Protocol((1, 2, 3), None, (3, 4))

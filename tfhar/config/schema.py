@@ -46,8 +46,12 @@ AugmentSpec = dict[str, dict[str, Any]] | Literal["none"]
 class DataConfig:
     dataset: str = _field("utd_mhad", "dataset name (python -m tfhar.data lists them)")
     root: str | None = _field(None, "data folder; default $TFHAR_DATA_DIR/<dataset>")
-    protocol: str = _field("cross_subject", "subject split, e.g. cross_subject (with a "
-                           "validation subject) or paper (the paper's, no validation)")
+    protocol: str = _field("cross_subject", "subject split: cross_subject (with a validation "
+                           "subject), paper (the paper's, no validation), leave_subjects_out, "
+                           "or one the dataset defines (docs/datasets.md)")
+    protocol_options: dict[str, Any] = _field({}, "options of the protocol, e.g. for "
+                                              "leave_subjects_out {test: [5, 6], val: [4]} or "
+                                              "{num_test: 2, num_val: 1, seed: 0}")
     modalities: tuple[str, ...] = _field(MODALITIES, "modalities the model reads: inertial, "
                                          "skeleton or both")
     window_length: int = _field(50, "time steps every sequence is resampled to", low=8)

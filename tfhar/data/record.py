@@ -6,6 +6,10 @@ import dataclasses
 
 import numpy as np
 
+# The fields holding one value per row (sequence), which `subset` selects.
+ROW_FIELDS = ("labels", "subjects", "inertial", "skeleton", "trials", "durations", "scenes",
+              "sessions")
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Record:
@@ -13,7 +17,11 @@ class Record:
 
     inertial: float32 (N, T, C) or None; skeleton: float32 (N, T, J, D) or None;
     labels: int32 (N,) in 0..K-1; subjects: int32 (N,); trials: int32 (N,) or None;
-    durations: float32 (N,) seconds each raw (inertial, else skeleton) sequence lasted, or None.
+    durations: float32 (N,) seconds each raw (inertial, else skeleton) sequence lasted, or None;
+    scenes, sessions: int32 (N,) or None, where the dataset records them (MMAct).
+    protocols: evaluation protocols the dataset itself defines (name -> `splits.Protocol`, e.g.
+    a folder dataset's `splits:`), beside the built-in ones of `tfhar.data.splits`.
+    channel_groups: index tuples of the channels that rotate together (3-axis sensors).
     """
 
     name: str
@@ -30,10 +38,14 @@ class Record:
     channel_units: tuple[str, ...] = ()
     joint_names: tuple[str, ...] = ()
     source: str = ""
+    scenes: np.ndarray | None = None
+    sessions: np.ndarray | None = None
+    protocols: dict = dataclasses.field(default_factory=dict)
+    channel_groups: tuple[tuple[int, ...], ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.labels)
-        for field in ("subjects", "inertial", "skeleton", "trials", "durations"):
+        for field in ROW_FIELDS[1:]:
             value = getattr(self, field)
             if value is not None and len(value) != n:
                 raise ValueError(f"Record {self.name!r}: {field} has {len(value)} rows, labels {n}")
@@ -73,6 +85,6 @@ class Record:
         index = np.asarray(index)
         rows = {
             field: (getattr(self, field)[index] if getattr(self, field) is not None else None)
-            for field in ("labels", "subjects", "inertial", "skeleton", "trials", "durations")
+            for field in ROW_FIELDS
         }
         return dataclasses.replace(self, **rows)

@@ -37,7 +37,7 @@ def load_splits(config: Config, download: bool = False) -> Splits:
     options.setdefault("window_length", config.data.window_length)
     record = data.load(config.data.dataset, root=root, modalities=config.data.modalities,
                        **options)
-    parts = data.split(record, config.data.protocol)
+    parts = data.split(record, config.data.protocol, config.data.protocol_options)
     labeled = parts["train"]
     if config.data.label_fraction < 1.0:
         labeled = data.label_fraction(labeled, config.data.label_fraction,
