@@ -52,6 +52,7 @@ setup(
             "tfhar-export=tfhar.export:main",
             "tfhar-predict=tfhar.predict:main",
             "tfhar-data=tfhar.data.__main__:main",
+            "tfhar-tune=tfhar.tune:main",
         ],
     },
 )

@@ -81,3 +81,29 @@ def plot_curves(summary, path: Path, title: str = "") -> None:
     axis.legend()
     axis.set_title(title)
     _save(figure, path)
+
+
+def plot_search(trials, hyperparameters: Sequence[str], metric: str, path: Path) -> None:
+    """A search's score against each hyperparameter: one panel each, a point per trial, with
+    its spread over folds as an error bar where known. trials: a DataFrame with a column per
+    hyperparameter, `score` and `score_std`."""
+    count = max(1, len(hyperparameters))
+    figure, axes = plt.subplots(1, count, figsize=(4.2 * count, 3.8), squeeze=False)
+    for axis, name in zip(axes[0], hyperparameters, strict=False):
+        values = trials[name]
+        numeric = values.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
+        if numeric.all():
+            x = values.astype(float).to_numpy()
+        else:
+            labels = sorted({str(v) for v in values})
+            x = np.array([labels.index(str(v)) for v in values], float)
+            axis.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=7)
+        spread = trials["score_std"].fillna(0.0).to_numpy(float)
+        axis.errorbar(x, trials["score"].to_numpy(float), yerr=spread, fmt="o", alpha=0.7,
+                      capsize=3)
+        axis.set_xlabel(name, fontsize=8)
+        axis.set_ylabel(metric)
+        axis.grid(alpha=0.3)
+    figure.suptitle(f"{metric} of each trial (mean over folds, bars: std)")
+    figure.tight_layout()
+    _save(figure, path)

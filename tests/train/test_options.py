@@ -119,3 +119,14 @@ def test_label_fraction_limits_fine_tuning_not_pretraining(smoke_config, tiny, t
     assert labeled_sizes[0] == 18  # The training set; then validation (12) and test (48).
     assert labeled_sizes[1:] == [12, 48]
     assert "train 36 (18 labelled)" in run.stdout
+
+
+def test_monitor_last_tests_the_last_epoch(smoke_config, tiny, train_cli, tmp_path):
+    run = train_cli(tmp_path / "last", "--config", smoke_config("simclr_inertial"), *tiny,
+                    *NO_AUGMENTATION, "--set", "finetune.epochs=3",
+                    "--set", "finetune.monitor=last")
+    assert run.code == 0 and "last epoch tested" in run.stdout
+    history = pd.read_csv(run.run_dir / "history.csv")
+    last = history[history.stage == "finetune"].iloc[-1]
+    assert run.metrics["checkpoint_epoch"] == 2 == last.epoch
+    assert run.metrics["val_accuracy"] == pytest.approx(last.val_accuracy)

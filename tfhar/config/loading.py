@@ -7,6 +7,7 @@ field's type, and checked against its choices and range; numbers must be finite.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -154,31 +155,44 @@ def resolve_config_path(name: str | Path) -> Path:
         return shipped
     raise ConfigError(f"config file {str(name)!r} not found, and it is not a shipped config "
                       f"name (e.g. {', '.join(shipped_configs()[:3])}; "
-                      "`python -m tfhar.train --list-configs` lists them)")
+                      "`tfhar-train --help` lists them)")
+
+
+def read_tree(path: str | Path) -> dict:
+    """The mapping in a YAML config file (a path or a shipped name); ConfigError otherwise."""
+    path = resolve_config_path(path)
+    try:
+        tree = parse_yaml(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: "
+                          f"{str(error).splitlines()[0]}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {error}") from None
+    if not isinstance(tree, dict):
+        raise ConfigError(f"config file {str(path)!r}: expected a mapping at the top level")
+    return tree
+
+
+def config_from_tree(tree: dict, overrides: typing.Sequence[str] = (),
+                     values: dict[str, Any] | None = None) -> Config:
+    """Build and validate a Config from a mapping, `--set` overrides and {dotted.path: value}
+    `values` (applied last); raises ConfigError naming the first problem."""
+    from tfhar.config.building import build
+    from tfhar.config.checks import validate
+
+    tree = copy.deepcopy(tree)
+    for text in overrides:
+        key, value = parse_override(text)
+        _set_path(tree, key, value)
+    for key, value in (values or {}).items():
+        _set_path(tree, key, copy.deepcopy(value))
+    return validate(build(Config, tree, ""))
 
 
 def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] = ()) -> Config:
     """Read a YAML config (a path or a shipped name; the defaults when None), apply `--set`
     overrides and validate the whole; raises ConfigError naming the first problem."""
-    from tfhar.config.building import build
-    from tfhar.config.checks import validate
-
-    tree: dict = {}
-    if path is not None:
-        path = resolve_config_path(path)
-        try:
-            tree = parse_yaml(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as error:
-            raise ConfigError(f"config file {str(path)!r} is not valid YAML: "
-                              f"{str(error).splitlines()[0]}") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(f"config file {str(path)!r} cannot be read: {error}") from None
-        if not isinstance(tree, dict):
-            raise ConfigError(f"config file {str(path)!r}: expected a mapping at the top level")
-    for text in overrides:
-        key, value = parse_override(text)
-        _set_path(tree, key, value)
-    return validate(build(Config, tree, ""))
+    return config_from_tree(read_tree(path) if path is not None else {}, overrides)
 
 
 def to_dict(config: Any) -> dict:

@@ -155,7 +155,9 @@ class FinetuneConfig:
         "moving statistics, no dropout; the paper) or train (batch statistics, dropout; what "
         "the authors' Lightning code does)", choices=("inference", "train"))
     monitor: str = _field("val_accuracy", "validation metric that picks the tested checkpoint "
-                          "and drives the plateau schedule", choices=("val_accuracy", "val_loss"))
+                          "and drives the plateau schedule; last: test the last epoch (a fixed "
+                          "number of epochs; the plateau schedule follows the training loss)",
+                          choices=("val_accuracy", "val_loss", "last"))
 
 
 @dataclasses.dataclass(frozen=True)

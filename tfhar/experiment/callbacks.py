@@ -17,20 +17,22 @@ from tfhar.files import read_json, write_json
 
 
 class TrackedCheckpoint(keras.callbacks.ModelCheckpoint):
-    """Save-best-only weights, and beside them `record` (JSON): the kept epoch (0-based, as in
-    history.csv) and its logs. A resumed stage starts from the recorded best value."""
+    """Save-best-only weights (or, with `keep_last`, every epoch's: the last one is kept), and
+    beside them `record` (JSON): the kept epoch (0-based, as in history.csv) and its logs. A
+    resumed stage starts from the recorded best value."""
 
-    def __init__(self, weights: Path, record: Path, monitor: str, mode: str):
+    def __init__(self, weights: Path, record: Path, monitor: str, mode: str,
+                 keep_last: bool = False):
         previous = read_json(record) if Path(weights).is_file() else None
-        super().__init__(str(weights), monitor=monitor, mode=mode, save_best_only=True,
+        super().__init__(str(weights), monitor=monitor, mode=mode, save_best_only=not keep_last,
                          save_weights_only=True, initial_value_threshold=(
                              previous or {}).get(monitor))
-        self.record = Path(record)
+        self.record, self.keep_last = Path(record), keep_last
 
     def on_epoch_end(self, epoch, logs=None):
         before = self.best
         super().on_epoch_end(epoch, logs)
-        if self.best != before:
+        if self.keep_last or self.best != before:
             write_json(self.record, {"epoch": int(epoch), **{
                 k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}})
 

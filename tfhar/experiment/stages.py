@@ -161,8 +161,10 @@ def _feature_passthrough(encoders: dict[str, keras.Model]) -> dict[str, keras.Mo
 
 
 def monitor_of(config: Config, has_val: bool) -> tuple[str, str]:
-    """(metric, mode) that picks a classifier stage's checkpoint."""
-    if not has_val:
+    """(metric, mode) that picks a classifier stage's checkpoint and drives its plateau
+    schedule: the training loss without a validation split or with `finetune.monitor: last`
+    (the last epoch is tested: a fixed number of epochs, no choice on validation)."""
+    if not has_val or config.finetune.monitor == "last":
         return "loss", "min"
     monitor = config.finetune.monitor
     return monitor, "max" if monitor == "val_accuracy" else "min"
@@ -221,7 +223,8 @@ def finetune(ctx: RunContext, encoders: dict[str, keras.Model], stage: str = "fi
         if not backup:
             best.unlink(missing_ok=True)
             best_record.unlink(missing_ok=True)
-        checkpoint = TrackedCheckpoint(best, best_record, monitor, mode)
+        checkpoint = TrackedCheckpoint(best, best_record, monitor, mode,
+                                       keep_last=section.monitor == "last")
         callbacks = stage_callbacks(run_dir, stage, monitor, mode, section.lr_patience,
                                     section.lr_factor, backup, timer, checkpoint)
         history = fitted.fit(train, validation_data=val, epochs=section.epochs,
@@ -233,7 +236,8 @@ def finetune(ctx: RunContext, encoders: dict[str, keras.Model], stage: str = "fi
                 fitted.optimizer.build(fitted.trainable_variables)
         fitted.load_weights(best)
     _report(stage, history, timer.flush(),
-            (f"; best {monitor} checkpoint used" if best.is_file() else "")
+            ("; last epoch tested" if section.monitor == "last"
+             else f"; best {monitor} checkpoint used" if best.is_file() else "")
             + ("; classifier fitted on the frozen encoders' features" if on_features else ""))
     return model
 

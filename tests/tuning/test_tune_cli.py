@@ -1,0 +1,123 @@
+"""`tfhar-tune`: a 2-trial synthetic search end to end, resumed, its best.yaml trained, the
+best model reloadable; bad specs and folders refused with one line."""
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tfhar import tune
+
+SEARCH = "tune/synthetic_simclr_inertial"
+
+
+def call(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = tune.main(list(args))
+    return code, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory) -> Path:
+    project = tmp_path_factory.mktemp("tune") / "project"
+    code, _ = call("--config", SEARCH, "--project-dir", str(project))
+    assert code == 0
+    return project
+
+
+def test_search_writes_trials_plot_hparams_and_best_config(searched):
+    trials = pd.read_csv(searched / "trials.csv")
+    assert len(trials) == 2 and set(trials.status) == {"COMPLETED"}
+    assert sorted(trials["pretrain.temperature"]) == [0.1, 0.5]
+    for row in trials.itertuples():
+        folds = json.loads(row.fold_scores)
+        assert sorted(folds) == ["subject1", "subject3", "subject5", "subject7"]
+        assert row.score == pytest.approx(sum(folds.values()) / 4)
+        assert (Path(row.trial_dir) / "subject1" / "metrics.json").is_file()
+    # The trials differ in a pre-training value: each pre-trained once, shared by its folds.
+    assert len(list((searched / "pretrain").glob("*/encoders/inertial.keras"))) == 2
+    assert (searched / "search.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(list((searched / "hparams").glob("trial_*/events.*"))) == 2
+    from tfhar.config import load_config
+
+    best = load_config(searched / "best.yaml")
+    winner = trials.loc[trials.score.idxmax()]
+    assert best.pretrain.temperature == winner["pretrain.temperature"]
+    assert best.runtime.embedding_plot is False and not best.finetune.encoders
+
+
+def test_the_same_command_continues_without_training_again(searched):
+    before = (searched / "trials.csv").read_text()
+    code, out = call("--config", SEARCH, "--project-dir", str(searched))
+    assert code == 0 and "continuing" in out and "Trial " not in out
+    assert (searched / "trials.csv").read_text() == before
+
+
+def test_best_yaml_trains_with_tfhar_train(searched, train_cli, tmp_path):
+    run = train_cli(tmp_path / "best", "--config", str(searched / "best.yaml"))
+    assert run.code == 0 and 0 <= run.metrics["accuracy"] <= 1
+
+
+def test_keras_tuner_reloads_the_best_model(searched):
+    from tfhar.config import read_tree
+    from tfhar.experiment.data import load_splits
+    from tfhar.tuning.scoring import Scoring
+    from tfhar.tuning.space import SearchSpace
+    from tfhar.tuning.study import Study
+
+    tree, search, score, _ = tune.read_search(SEARCH)
+    base = tune.config_from_tree(tree)
+    study = Study(tree, [], SearchSpace.parse(search), Scoring.parse(score), searched,
+                  load_splits(base))
+    tuner = tune.build_tuner(study, "grid", None, 0, 1)
+    (model,) = tuner.get_best_models(1)
+    assert model.built and model.count_params() > 0
+    assert read_tree(SEARCH)["search"]
+
+
+@pytest.mark.parametrize(("search", "fragment"), [
+    ("search: {pretrain.temprature: {values: [0.1]}}", "search.pretrain.temprature"),
+    ("search: {pretrain.temperature: {values: []}}", "empty"),
+    ("search: {pretrain.temperature: {min: 0.9, max: 0.1}}", "greater than max"),
+    ("search: {pretrain.temperature: {values: [0.1, -2]}}", "invalid config"),
+    ("score: {folds: kfold}\nsearch: {pretrain.temperature: {values: [0.1]}}", "score.folds"),
+    ("method: simclr", "no `search:` section"),
+])
+def test_bad_search_specs_are_one_line_and_write_nothing(search, fragment, tmp_path, capsys):
+    config = tmp_path / "search.yaml"
+    config.write_text(f"base: synthetic/simclr_inertial\n{search}\n")
+    project = tmp_path / "project"
+    code, out = call("--config", str(config), "--project-dir", str(project))
+    error = capsys.readouterr().err.splitlines()
+    assert code == 2 and out == ""
+    assert len(error) == 1 and error[0].startswith("error: ") and fragment in error[0]
+    assert not project.exists()
+
+
+def test_a_folder_of_the_users_is_not_a_project(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    for extra in ([], ["--overwrite"]):
+        code, _ = call("--config", SEARCH, "--project-dir", str(folder), *extra)
+        assert code == 2 and "error: " in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+
+def test_hyperband_budget_sets_the_longest_stage():
+    from tfhar.config import read_tree
+    from tfhar.tuning.space import SearchSpace
+    from tfhar.tuning.study import Study
+
+    tree, search, _, _ = tune.read_search(SEARCH)
+    study = Study(tree, [], SearchSpace.parse(search), None, Path("."), None)
+    values = study.trial_values({"pretrain.temperature": 0.1}, epochs=7)
+    assert values["pretrain.epochs"] == 7 and values["pretrain.temperature"] == 0.1
+    supervised = Study(read_tree("synthetic/supervised_multimodal"), [],
+                       SearchSpace.parse({"finetune.learning_rate": {"values": [0.01]}}),
+                       None, Path("."), None)
+    assert supervised.trial_values({"finetune.learning_rate": 0.01}, 3)["finetune.epochs"] == 3
