@@ -55,6 +55,7 @@ def test_wheel_holds_the_configs_and_pipelines_inside_tfhar(installed):
     (wheel,) = installed.parent.parent.glob("dist/tfhar-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "tfhar/configs/utd_mhad/cmc.yaml" in names
+    assert "tfhar/configs/tune/synthetic_simclr_inertial.yaml" in names
     assert "tfhar/pipelines/table1.py" in names
     assert "tfhar/data/checksums/utd_mhad.sha256" in names
     assert not [n for n in names if n.startswith(("pipelines/", "configs/"))]
@@ -64,7 +65,7 @@ def test_cli_help_and_a_run_by_config_name_from_an_empty_directory(installed, tm
     where = run([str(installed / "python"), "-c", "import tfhar; print(tfhar.__file__)"],
                 cwd=tmp_path).stdout
     assert str(installed.parent) in where  # The wheel's copy, not this checkout.
-    for script in ("tfhar-train", "tfhar-export", "tfhar-predict", "tfhar-data"):
+    for script in ("tfhar-train", "tfhar-export", "tfhar-predict", "tfhar-data", "tfhar-tune"):
         assert "usage:" in run([str(installed / script), "--help"], cwd=tmp_path).stdout
     assert "utd_mhad/cmc" in run([str(installed / "tfhar-train"), "--help"], cwd=tmp_path).stdout
     run([str(installed / "tfhar-train"), "--config", "synthetic/simclr_inertial",
