@@ -11,14 +11,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from tfhar.files import atomic_path  # noqa: E402
+
 
 def _save(figure: plt.Figure, path: Path) -> None:
     """Write through a temporary name so a crash never leaves a truncated image."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(tmp, dpi=120, bbox_inches="tight")
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=120, bbox_inches="tight", format=Path(path).suffix[1:])
     plt.close(figure)
-    tmp.replace(path)
 
 
 def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: Path,

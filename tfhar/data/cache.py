@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
+
+from tfhar.files import atomic_path
 
 # Bump when the preprocessing changes, so caches written by older code are not reused.
 # 2: UTD-MHAD all-zero skeleton frames, implausible durations and off-grid file names.
@@ -56,15 +57,8 @@ def write(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     """Store `arrays` at `path` via a temporary file in the same folder and an atomic rename,
     so a reader never sees a half-written cache."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a cache is not a secret.
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary, open(temporary, "wb") as file:
+        np.savez(file, **arrays)
 
 
 def cached(
