@@ -1,11 +1,50 @@
-"""Helpers shared by the pipelines: run a training CLI unless its results exist, read them."""
+"""Helpers shared by the pipelines: the folders they may write, and `python -m tfhar.train`
+run unless its results exist.
+
+Folders are tfhar's or the user's: a pipeline writes its tables only into a results folder
+that is absent, empty or marked as one (`.tfhar.json` of kind "results"), and counts, reuses
+or trains into a run directory only when tfhar wrote it (`.tfhar.json` of kind "run" and its
+config.yaml). Anything else stops the pipeline with a `PipelineError`, which its CLI prints
+as one `error:` line (exit status 2) before writing anything.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from tfhar.config import ConfigError
+from tfhar.data.errors import DataError
+from tfhar.experiment.run_directory import (
+    LOCK,
+    MARKER,
+    OwnershipError,
+    RunDirectory,
+    RunDirError,
+    check_replaceable,
+    marker_kind,
+    write_marker,
+)
+from tfhar.files import write_text
+
+RESULTS = "results"  # The marker kind of a folder holding a pipeline's tables.
+
+
+class PipelineError(ValueError):
+    """A pipeline cannot go on: a folder tfhar did not write, a failed training run."""
+
+
+# What a pipeline's CLI reports as one `error:` line and exit status 2 (anything else is a bug).
+EXPECTED_ERRORS = (PipelineError, ConfigError, DataError, OwnershipError, RunDirError)
+
+
+def fail(error: Exception) -> int:
+    """Print `error` as one line on stderr; the exit status of a pipeline that stopped."""
+    print(f"error: {error}", file=sys.stderr)
+    return 2
 
 
 def config_path(dataset: str, name: str) -> Path:
@@ -21,61 +60,135 @@ def default_out(dataset: str) -> Path:
     return Path("results") / dataset
 
 
-def same_config(run_dir: Path, config: Path, overrides: list[str]) -> bool:
-    """Whether the run directory's resolved config.yaml is the config it would be run with.
+def check_out(out: Path) -> None:
+    """Raise PipelineError unless the tables may be written into `out`: absent, empty, or a
+    results folder a pipeline wrote (its marker), under a folder (not a file)."""
+    if (out.is_dir() and not out.is_symlink() and marker_kind(out) != RESULTS
+            and any(out.iterdir())):
+        raise PipelineError(f"--out folder {str(out)!r} holds files tfhar did not write (no "
+                            f"{MARKER} of kind {RESULTS!r}); the pipelines write their tables "
+                            "only into a new or empty folder or one they wrote: choose "
+                            "another --out")
+    try:  # A link or a file.
+        check_replaceable(out, RESULTS, "--out folder")
+    except OwnershipError as error:
+        raise PipelineError(str(error)) from None
+    existing = next((p for p in (out, *out.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise PipelineError(f"--out folder {str(out)!r} cannot be made: {str(existing)!r} is a "
+                            "file; choose another folder")
 
-    Runs without a config.yaml (written by hand) count as the same.
-    """
-    from tfhar.config import ConfigError, load_config, matches_saved
+
+def write_results(out: Path, files: dict[str, str]) -> list[Path]:
+    """Write {name: text} into the results folder `out` (checked again, made and marked when
+    new), each file atomically; the paths written."""
+    check_out(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if marker_kind(out) != RESULTS:
+        write_marker(out, RESULTS)
+    for name, text in files.items():
+        write_text(out / name, text)
+    return [out / name for name in files]
+
+
+def same_config(run_dir: Path, config: Path, overrides: list[str]) -> bool:
+    """Whether the run directory's resolved config.yaml is the config it would be run with
+    (False without one). ConfigError when the config and overrides are not valid."""
+    from tfhar.config import load_config, matches_saved
 
     saved = run_dir / "config.yaml"
-    if not saved.is_file():
-        return True
-    try:
-        wanted = load_config(config, overrides)
-    except ConfigError:
-        return False
-    return matches_saved(saved, wanted)
+    return saved.is_file() and matches_saved(saved, load_config(config, overrides))
+
+
+def _not_ours(run_dir: Path) -> str:
+    return (f"{str(run_dir)!r} is not a tfhar run directory (no {MARKER} of kind 'run' with its "
+            "config.yaml)")
 
 
 def finished(run_dir: Path, config: Path, overrides: list[str]) -> bool:
-    """Whether `run_dir` holds finished results of this config (for --existing-only)."""
+    """Whether `run_dir` holds tfhar's finished results of this config (for --existing-only).
+    A folder tfhar did not write or a run of another config is reported and left alone."""
     if not (run_dir / "metrics.json").is_file():
         return False
-    if not same_config(run_dir, config, overrides):
-        print(f"  {run_dir}: results of another config than {config}, left out", flush=True)
+    if not RunDirectory(run_dir).is_owned():
+        print(f"  {_not_ours(run_dir)}: left out and left alone", flush=True)
         return False
-    return True
+    try:
+        same = same_config(run_dir, config, overrides)
+    except ConfigError as error:  # E.g. the encoders it would fine-tune are gone.
+        print(f"  {run_dir}: its config does not load ({error}), left out", flush=True)
+        return False
+    if not same:
+        print(f"  {run_dir}: results of another config than {config}, left out", flush=True)
+    return same
 
 
-def train(config: Path, run_dir: Path, overrides: list[str], log: Path) -> dict:
+def check_run_dir(run_dir: Path) -> None:
+    """Raise PipelineError unless a pipeline may train into `run_dir`: absent, empty, or
+    marked as a run directory by tfhar."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise PipelineError(f"{str(run_dir)!r} is a file, not a run directory: move it or "
+                            "choose another --runs-dir")
+    if (run_dir.is_dir() and marker_kind(run_dir) != RunDirectory.KIND
+            and any(p.name != LOCK for p in run_dir.iterdir())):
+        raise PipelineError(f"{_not_ours(run_dir)} and holds files: the pipeline never trains "
+                            "into it nor counts it; move them or choose another --runs-dir")
+
+
+def train(config: Path, run_dir: Path, overrides: list[str], log: Path,
+          in_process: bool = False) -> dict:
     """Run `python -m tfhar.train` into `run_dir` unless it finished before; its metrics.
 
     A run (finished or interrupted) whose config differs from the one asked for (the config
-    file changed since) is trained again from scratch, with a message.
+    file changed since) is trained again from scratch, with a message; a folder tfhar did not
+    write stops the pipeline (PipelineError), as does a failed run. `in_process`: call the
+    CLI in this process (TensorFlow starts once for many short runs).
     """
+    check_run_dir(run_dir)
     metrics = run_dir / "metrics.json"
     # A run of the same config resumes (or is reused when finished); one of another config,
     # finished or not, is replaced.
-    overwrite = not same_config(run_dir, config, overrides)
+    overwrite = run_dir.is_dir() and marker_kind(run_dir) == RunDirectory.KIND and not (
+        same_config(run_dir, config, overrides))
     if metrics.is_file() and not overwrite:
         return json.loads(metrics.read_text())
     if overwrite:
         print(f"  {run_dir} holds a run of another config than {config} with "
               f"{overrides}: training it again", flush=True)
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "tfhar.train", "--config", str(config),
-               "--run-dir", str(run_dir)] + (["--overwrite"] if overwrite else [])
+    argv = ["--config", str(config), "--run-dir", str(run_dir)] + (
+        ["--overwrite"] if overwrite else [])
     for override in overrides:
-        command += ["--set", override]
-    print(f"  running {' '.join(command[1:])} (log: {log})", flush=True)
-    with open(log, "a") as handle:
-        result = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, check=False)
-    if result.returncode != 0 or not metrics.is_file():
-        tail = log.read_text().strip().splitlines()[-1:] or ["(empty log)"]
-        raise RuntimeError(f"training failed for {run_dir} (exit {result.returncode}): "
-                           f"{tail[0]}; see {log}")
+        argv += ["--set", override]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"  running tfhar.train {' '.join(argv)} (log: {log})", flush=True)
+    status = _train_in_process(argv, log) if in_process else _train_subprocess(argv, log)
+    if status != 0 or not metrics.is_file():
+        raise PipelineError(f"training {str(run_dir)!r} failed (exit {status}): "
+                            f"{_last_error(log)}; see {log}")
     return json.loads(metrics.read_text())
+
+
+def _train_subprocess(argv: list[str], log: Path) -> int:
+    with open(log, "a") as handle:
+        return subprocess.run([sys.executable, "-m", "tfhar.train", *argv], stdout=handle,
+                              stderr=subprocess.STDOUT, check=False).returncode
+
+
+def _train_in_process(argv: list[str], log: Path) -> int:
+    from tfhar.train import main  # noqa: I001  (tfhar before keras: it sets TF's environment)
+    import keras
+
+    keras.backend.clear_session()
+    with (open(log, "a") as handle, contextlib.redirect_stdout(handle),
+          contextlib.redirect_stderr(handle)):
+        return main(argv)
+
+
+def _last_error(log: Path) -> str:
+    """The `error:` line tfhar.train printed last (else the log's last line)."""
+    lines = log.read_text().strip().splitlines() if log.is_file() else []
+    errors = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
+    return (errors or lines or ["(empty log)"])[-1]
 
 
 def best_val_accuracy(run_dir: Path, metrics: dict) -> float | None:
@@ -95,10 +208,3 @@ def best_val_accuracy(run_dir: Path, metrics: dict) -> float | None:
     except (FileNotFoundError, KeyError, ValueError):
         return None
     return float(values.max()) if not values.empty else None
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)

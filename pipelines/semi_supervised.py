@@ -14,50 +14,34 @@ TensorFlow starts once); finished runs are skipped (--existing-only: nothing is 
 Fractions that round to the same number of windows per class draw the same subset for the same
 repeat; such a run is trained once and counted at each of those fractions (wall time 0 at the
 others). Writes semi_supervised.csv (every run, with its number of labelled windows),
-semi_supervised_summary.csv (mean and 95% confidence interval) and semi_supervised.png.
+semi_supervised_summary.csv (mean and 95% confidence interval) and semi_supervised.png into
+--out, a folder that is absent, empty or one a pipeline wrote (marked by its .tfhar.json).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .common import config_path, default_out, finished, same_config, train, write_atomic
+from .common import (
+    EXPECTED_ERRORS,
+    PipelineError,
+    check_out,
+    config_path,
+    default_out,
+    fail,
+    finished,
+    train,
+    write_results,
+)
 
 METHODS = ("simclr fusion", "cmc", "multimodal supervised", "random frozen")
 DATASETS = ["utd_mhad", "synthetic"]
-
-
-def run_in_process(config: Path, run_dir: Path, overrides: list[str], log: Path) -> dict:
-    """tfhar.train's CLI called in this process (TensorFlow starts once for all runs)."""
-    metrics = run_dir / "metrics.json"
-    overwrite = not same_config(run_dir, config, overrides)  # Finished or not.
-    if metrics.is_file() and not overwrite:
-        return json.loads(metrics.read_text())
-    import contextlib  # noqa: I001  (tfhar before keras: it sets TensorFlow's environment)
-
-    from tfhar.train import main as train_main
-    import keras
-
-    keras.backend.clear_session()
-    argv = ["--config", str(config), "--run-dir", str(run_dir)]
-    if overwrite:  # The config changed since this run finished: train it again.
-        print(f"  {run_dir} holds the results of another config: training it again", flush=True)
-        argv.append("--overwrite")
-    for override in overrides:
-        argv += ["--set", override]
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a") as handle, contextlib.redirect_stdout(handle):
-        status = train_main(argv)
-    if status != 0 or not metrics.is_file():
-        raise RuntimeError(f"training failed for {run_dir} (exit {status}); see {log}")
-    return json.loads(metrics.read_text())
 
 
 def pretrained(dataset: str, table1_runs: Path) -> dict[str, dict[str, Path]]:
@@ -130,33 +114,12 @@ def plot(summary: pd.DataFrame, path: Path, dataset: str) -> None:
                 "(mean, 95% CI)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.semi_supervised",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", default="utd_mhad", choices=DATASETS,
-                        help="configs/<dataset>/ holds the configs (synthetic: a smoke test)")
-    parser.add_argument("--fractions", type=float, nargs="+",
-                        default=[0.01, 0.05, 0.1, 0.25, 0.5])
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs/semi_supervised"))
-    parser.add_argument("--table1-runs", type=Path, default=Path("runs/table1"))
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE",
-                        help="config override for every fine-tuning / supervised run "
-                             "(repeatable), e.g. finetune.epochs=50")
-    parser.add_argument("--existing-only", action="store_true",
-                        help="train nothing: tabulate the finished runs among those asked")
-    args = parser.parse_args(argv)
-    bad = [f for f in args.fractions if not 0 < f <= 1]
-    if bad or args.repeats < 1:
-        parser.error(f"fractions must be in (0, 1] and repeats >= 1, got {bad or args.repeats}")
-    out = args.out or default_out(args.dataset)
-    encoders = (encoder_paths(args.table1_runs) if args.existing_only
-                else pretrained(args.dataset, args.table1_runs))
+def run_all(args: argparse.Namespace) -> pd.DataFrame:
+    """Every run asked for (trained unless finished; --existing-only: the finished ones)."""
     subsets = labelled_subsets(config_path(args.dataset, "cmc"), args.fractions,
                                args.repeats)
+    encoders = (encoder_paths(args.table1_runs) if args.existing_only
+                else pretrained(args.dataset, args.table1_runs))
     rows, seen = [], {}
     # Repeat by repeat, so an interrupted study has every fraction with fewer repeats.
     for repeat in range(args.repeats):
@@ -182,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     metrics = json.loads((run_dir / "metrics.json").read_text())
                 else:
-                    metrics = run_in_process(config, run_dir, overrides,
-                                             args.runs_dir / f"{name}.log")
+                    metrics = train(config, run_dir, overrides, args.runs_dir / f"{name}.log",
+                                    in_process=True)
                 rows.append({"method": method, "fraction": fraction, "repeat": repeat,
                              "labelled": len(subset),
                              "accuracy": 100 * metrics["accuracy"],
@@ -195,13 +158,44 @@ def main(argv: list[str] | None = None) -> int:
                       f"accuracy {rows[-1]['accuracy']:.2f}", flush=True)
                 seen[key] = rows[-1]
     if not rows:
-        print(f"error: no finished runs in {args.runs_dir}", file=sys.stderr)
-        return 2
-    runs = pd.DataFrame(rows).sort_values(["fraction", "repeat"], kind="stable",
+        raise PipelineError(f"no finished runs in {str(args.runs_dir)!r}")
+    return pd.DataFrame(rows).sort_values(["fraction", "repeat"], kind="stable",
                                           ignore_index=True)
-    summary = summarize(runs)
-    write_atomic(out / "semi_supervised.csv", runs.to_csv(index=False))
-    write_atomic(out / "semi_supervised_summary.csv", summary.to_csv(index=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.semi_supervised",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="utd_mhad", choices=DATASETS,
+                        help="configs/<dataset>/ holds the configs (synthetic: a smoke test)")
+    parser.add_argument("--fractions", type=float, nargs="+",
+                        default=[0.01, 0.05, 0.1, 0.25, 0.5])
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results folder (default results/<dataset>): absent, empty or "
+                             "written by a pipeline before")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs/semi_supervised"))
+    parser.add_argument("--table1-runs", type=Path, default=Path("runs/table1"))
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="config override for every fine-tuning / supervised run "
+                             "(repeatable), e.g. finetune.epochs=50")
+    parser.add_argument("--existing-only", action="store_true",
+                        help="train nothing: tabulate the finished runs among those asked")
+    args = parser.parse_args(argv)
+    bad = [f for f in args.fractions if not 0 < f <= 1]
+    if bad or args.repeats < 1:
+        parser.error(f"fractions must be in (0, 1] and repeats >= 1, got {bad or args.repeats}")
+    out = args.out or default_out(args.dataset)
+    try:
+        check_out(out)  # Before any training: a folder of the user's is never written into.
+        runs = run_all(args)
+        summary = summarize(runs)
+        write_results(out, {"semi_supervised.csv": runs.to_csv(index=False),
+                            "semi_supervised_summary.csv": summary.to_csv(index=False)})
+    except EXPECTED_ERRORS as error:
+        return fail(error)
     plot(summary, out / "semi_supervised.png", args.dataset)
     print(summary.to_string(index=False))
     hours = runs.wall_time_s.sum() / 3600

@@ -6,20 +6,33 @@ Runs every row with `python -m tfhar.train` and the configs in configs/<dataset>
 directory per (row, seed) under --runs-dir; a run whose metrics.json exists is not run again, so
 an interrupted pipeline continues where it stopped. The SSL simple-fusion row reuses the
 encoders of the two SimCLR rows of the same seed instead of pre-training them again (its wall
-time excludes that pre-training). Writes table1.csv, table1.md and table1_runs.csv.
+time excludes that pre-training). Writes table1.csv, table1.md and table1_runs.csv into --out,
+a folder that is absent, empty or one a pipeline wrote (marked by its .tfhar.json); any other
+folder, and a run directory tfhar did not write, stop it with one error line (exit status 2).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from .common import best_val_accuracy, config_path, default_out, finished, train, write_atomic
+from .common import (
+    EXPECTED_ERRORS,
+    PipelineError,
+    best_val_accuracy,
+    check_out,
+    check_run_dir,
+    config_path,
+    default_out,
+    fail,
+    finished,
+    train,
+    write_results,
+)
 
 # model -> (config stem, paper UTD-MHAD accuracy, the authors' later code's accuracy)
 ROWS = {
@@ -54,28 +67,35 @@ def _percent(fraction: float | None) -> float | None:
     return None if fraction is None else 100 * fraction
 
 
+def planned(dataset: str, seeds: int, runs_dir: Path, only: list[str] | None
+            ) -> list[tuple[str, int, Path]]:
+    """(model, seed, run directory) of every run asked for."""
+    return [(model, seed, runs_dir / f"{stem}-seed{seed}")
+            for model, (stem, _, _) in ROWS[dataset].items() if not only or model in only
+            for seed in range(seeds)]
+
+
 def run_all(dataset: str, seeds: int, runs_dir: Path, only: list[str] | None,
             existing_only: bool = False) -> pd.DataFrame:
+    runs = planned(dataset, seeds, runs_dir, only)
+    if not existing_only:  # A folder tfhar did not write stops the pipeline before training.
+        for _, _, run_dir in runs:
+            check_run_dir(run_dir)
     rows = []
-    for model, (stem, _, _) in ROWS[dataset].items():
-        if only and model not in only:
+    for model, seed, run_dir in runs:
+        config = config_path(dataset, ROWS[dataset][model][0])
+        overrides = row_overrides(model, runs_dir, seed)
+        if existing_only and not finished(run_dir, config, overrides):
             continue
-        for seed in range(seeds):
-            run_dir = runs_dir / f"{stem}-seed{seed}"
-            config = config_path(dataset, stem)
-            if existing_only and not finished(run_dir, config,
-                                              row_overrides(model, runs_dir, seed)):
-                continue
-            print(f"[table1] {model}, seed {seed}: {run_dir}", flush=True)
-            start = time.perf_counter()
-            log = runs_dir / f"{stem}-seed{seed}.log"
-            metrics = train(config, run_dir, row_overrides(model, runs_dir, seed), log)
-            rows.append({"model": model, "seed": seed, "run_dir": str(run_dir),
-                         "accuracy": 100 * metrics["accuracy"],
-                         "val_accuracy": _percent(best_val_accuracy(run_dir, metrics)),
-                         "macro_f1": 100 * metrics["macro_f1"],
-                         "num_test_samples": metrics["num_test_samples"],
-                         "wall_time_s": metrics.get("wall_time_s", time.perf_counter() - start)})
+        print(f"[table1] {model}, seed {seed}: {run_dir}", flush=True)
+        start = time.perf_counter()
+        metrics = train(config, run_dir, overrides, run_dir.with_name(f"{run_dir.name}.log"))
+        rows.append({"model": model, "seed": seed, "run_dir": str(run_dir),
+                     "accuracy": 100 * metrics["accuracy"],
+                     "val_accuracy": _percent(best_val_accuracy(run_dir, metrics)),
+                     "macro_f1": 100 * metrics["macro_f1"],
+                     "num_test_samples": metrics["num_test_samples"],
+                     "wall_time_s": metrics.get("wall_time_s", time.perf_counter() - start)})
     return pd.DataFrame(rows)
 
 
@@ -116,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="utd_mhad", choices=sorted(ROWS))
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results folder (default results/<dataset>): absent, empty or "
+                             "written by a pipeline before")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/table1"))
     parser.add_argument("--only", nargs="+", metavar="MODEL",
                         help="run only these rows (quoted model names, e.g. 'skeleton simclr')")
@@ -125,21 +147,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    unknown = sorted(set(args.only or ()) - set(ROWS[args.dataset]))
+    if unknown:
+        parser.error(f"--only: no row {unknown} on {args.dataset}; the rows: "
+                     f"{', '.join(ROWS[args.dataset])}")
     out = args.out or default_out(args.dataset)
-    runs = run_all(args.dataset, args.seeds, args.runs_dir, args.only, args.existing_only)
-    if runs.empty:
-        print(f"error: no finished runs in {args.runs_dir}", file=sys.stderr)
-        return 2
-    table = summarize(runs, args.dataset)
-    write_atomic(out / "table1_runs.csv", runs.to_csv(index=False))
-    write_atomic(out / "table1.csv", table.to_csv(index=False))
-    write_atomic(out / "table1.md", markdown(table, args.dataset))
+    try:
+        check_out(out)  # Before any training: a folder of the user's is never written into.
+        runs = run_all(args.dataset, args.seeds, args.runs_dir, args.only, args.existing_only)
+        if runs.empty:
+            raise PipelineError(f"no finished runs in {str(args.runs_dir)!r}")
+        table = summarize(runs, args.dataset)
+        written = write_results(out, {"table1_runs.csv": runs.to_csv(index=False),
+                                      "table1.csv": table.to_csv(index=False),
+                                      "table1.md": markdown(table, args.dataset)})
+    except EXPECTED_ERRORS as error:
+        return fail(error)
     print(markdown(table, args.dataset))
-    print(json.dumps({"written": [str(out / n) for n in
-                                  ("table1.csv", "table1.md", "table1_runs.csv")]}))
+    print(json.dumps({"written": [str(path) for path in written]}))
     return 0
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -157,3 +158,70 @@ def test_each_method_runs_its_config_on_the_subset():
     assert not any(o.startswith("finetune.encoders") for o in overrides)
     stem, overrides = semi_supervised.method_run("multimodal supervised", encoders, 0.1, 3)
     assert stem == "supervised_multimodal" and set(subset) <= set(overrides)
+
+
+@pytest.fixture
+def one_subset(monkeypatch):
+    """No data loaded and nothing pre-trained: one labelled subset (p 0.5, repeat 0)."""
+    monkeypatch.setattr(semi_supervised, "labelled_subsets",
+                        lambda config, fractions, repeats: {(0.5, 0): np.arange(3)})
+    monkeypatch.setattr(semi_supervised, "pretrained",
+                        lambda dataset, runs: semi_supervised.encoder_paths(runs))
+    return ["--dataset", "synthetic", "--fractions", "0.5", "--repeats", "1",
+            "--methods", "multimodal supervised"]
+
+
+def test_a_folder_of_the_users_as_out_is_refused_before_any_work(tmp_path, monkeypatch,
+                                                                 no_training, capsys):
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started before --out was checked")
+
+    monkeypatch.setattr(semi_supervised, "labelled_subsets", no_work)
+    monkeypatch.setattr(semi_supervised, "pretrained", no_work)
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    (documents / "semi_supervised.csv").write_text("mine\n")
+    assert semi_supervised.main(["--dataset", "synthetic", "--out", str(documents),
+                                 "--runs-dir", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and str(documents) in err[0]
+    assert [p.name for p in documents.iterdir()] == ["semi_supervised.csv"]
+    assert (documents / "semi_supervised.csv").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("files", [
+    {"metrics.json": '{"accuracy": 0.99}'},
+    {"config.yaml": "method: supervised\n", "metrics.json": '{"accuracy": 0.99}'},
+])
+def test_a_run_folder_tfhar_did_not_write_stops_the_pipeline(tmp_path, one_subset, no_training,
+                                                              capsys, files):
+    run_dir = tmp_path / "runs" / "multimodal_supervised-p0.5-r0"
+    run_dir.mkdir(parents=True)
+    for name, text in files.items():
+        (run_dir / name).write_text(text)
+    args = [*one_subset, "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out")]
+    assert semi_supervised.main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and str(run_dir) in err[0]
+    assert {p.name: p.read_text() for p in run_dir.iterdir()} == files
+    assert not (tmp_path / "out").exists()
+    # --existing-only reports it, leaves it out and alone.
+    assert semi_supervised.main([*args, "--existing-only"]) == 2
+    captured = capsys.readouterr()
+    assert "is not a tfhar run directory" in captured.out
+    assert captured.err.startswith("error: no finished runs")
+    assert {p.name: p.read_text() for p in run_dir.iterdir()} == files
+
+
+def test_a_failed_run_is_one_error_line(tmp_path, one_subset, monkeypatch, capsys):
+    def failing_train(argv):
+        print("error: data.root: no data here", file=sys.stderr)
+        return 2
+
+    monkeypatch.setattr("tfhar.train.main", failing_train)
+    assert semi_supervised.main([*one_subset, "--runs-dir", str(tmp_path / "runs"),
+                                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: training ")
+    assert "data.root: no data here" in err[0]
+    assert not (tmp_path / "out").exists()

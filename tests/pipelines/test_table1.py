@@ -1,4 +1,5 @@
-"""pipelines.table1: finished runs are reused, tables are computed from the runs' metrics."""
+"""pipelines.table1: finished runs are reused, tables are computed from the runs' metrics, and
+folders tfhar did not write (as --out, as a run directory) are refused and survive."""
 
 import json
 
@@ -7,36 +8,53 @@ import pytest
 
 from pipelines import table1
 from pipelines.common import config_path
+from tfhar.experiment.run_directory import MARKER, marker_kind
 
 
-def fake_runs(runs_dir, seeds, accuracy_of):
-    for model, (stem, _, _) in table1.ROWS["utd_mhad"].items():
-        for seed in range(seeds):
-            run_dir = runs_dir / f"{stem}-seed{seed}"
-            run_dir.mkdir(parents=True)
-            (run_dir / "metrics.json").write_text(json.dumps({
-                "accuracy": accuracy_of(model, seed), "macro_f1": 0.5,
-                "num_test_samples": 430, "wall_time_s": 10.0}))
+@pytest.fixture
+def fake_runs(tfhar_run):
+    """`fake_runs(runs_dir, seeds, accuracy_of)`: every row's runs, finished, of their config."""
+
+    def make(runs_dir, seeds, accuracy_of):
+        for model, (stem, _, _) in table1.ROWS["utd_mhad"].items():
+            for seed in range(seeds):
+                run_dir = tfhar_run(runs_dir / f"{stem}-seed{seed}", config_path("utd_mhad", stem),
+                                    table1.row_overrides(model, runs_dir, seed),
+                                    accuracy=accuracy_of(model, seed))
+                if stem.startswith("simclr_") and stem != "simclr_fusion":  # Fusion loads them.
+                    (run_dir / "encoders").mkdir()
+                    (run_dir / "encoders" / f"{stem.split('_')[1]}.keras").write_bytes(b"")
+
+    return make
 
 
-def record_training(monkeypatch, run_dir):
-    """subprocess.run replaced by a fake training that writes metrics; returns its commands."""
+def record_training(monkeypatch, run_dir, returncode=0, log_line=None):
+    """subprocess.run replaced by a fake training that writes metrics (or fails, printing
+    `log_line` into the log); returns its commands."""
     calls = []
 
-    def fake_run(command, **kwargs):
+    def fake_run(command, stdout=None, **kwargs):
         calls.append(command)
-        (run_dir / "metrics.json").write_text(json.dumps({"accuracy": 0.9}))
-        return type("Result", (), {"returncode": 0})()
+        if log_line is not None:
+            stdout.write(log_line + "\n")
+        if returncode == 0:
+            (run_dir / "metrics.json").write_text(json.dumps({"accuracy": 0.9}))
+        return type("Result", (), {"returncode": returncode})()
 
     monkeypatch.setattr("subprocess.run", fake_run)
     return calls
 
 
-def test_existing_runs_are_summarised_without_training(tmp_path, monkeypatch):
-    def no_training(*args, **kwargs):
-        raise AssertionError("a finished run was started again")
+def marked_run(run_dir, config_text):
+    """A run directory tfhar wrote (marker) holding `config_text` as its config.yaml."""
+    from tfhar.experiment.run_directory import write_marker
 
-    monkeypatch.setattr("subprocess.run", no_training)
+    run_dir.mkdir(exist_ok=True)
+    write_marker(run_dir, "run")
+    (run_dir / "config.yaml").write_text(config_text)
+
+
+def test_existing_runs_are_summarised_without_training(tmp_path, fake_runs, no_training):
     fake_runs(tmp_path / "runs", 3, lambda model, seed: 0.80 + 0.01 * seed)
     out = tmp_path / "out"
     assert table1.main(["--seeds", "3", "--runs-dir", str(tmp_path / "runs"),
@@ -53,6 +71,10 @@ def test_existing_runs_are_summarised_without_training(tmp_path, monkeypatch):
     runs = pd.read_csv(out / "table1_runs.csv")
     assert len(runs) == 21
     assert "| cmc | 3 | 81.00 +- 1.00 | 93.82 | -12.82 | 96.04 |" in (out / "table1.md").read_text()
+    assert marker_kind(out) == "results"  # A new results folder is marked as tfhar's.
+    # A second invocation writes into its own (marked) folder again.
+    assert table1.main(["--seeds", "3", "--runs-dir", str(tmp_path / "runs"),
+                        "--out", str(out)]) == 0
 
 
 def test_fusion_reuses_the_simclr_encoders_of_its_seed(tmp_path):
@@ -64,8 +86,7 @@ def test_fusion_reuses_the_simclr_encoders_of_its_seed(tmp_path):
             in overrides)
 
 
-def test_runs_table_has_the_validation_accuracy(tmp_path, monkeypatch):
-    monkeypatch.setattr("subprocess.run", None)
+def test_runs_table_has_the_validation_accuracy(tmp_path, fake_runs, no_training):
     fake_runs(tmp_path / "runs", 1, lambda model, seed: 0.8)
     with_value = tmp_path / "runs" / "cmc-seed0" / "metrics.json"
     with_value.write_text(json.dumps({**json.loads(with_value.read_text()), "val_accuracy": 0.9}))
@@ -87,12 +108,10 @@ def test_a_run_of_a_changed_config_is_trained_again(tmp_path, monkeypatch):
 
     config = config_path("utd_mhad", "cmc")
     run_dir = tmp_path / "cmc-seed0"
-    run_dir.mkdir()
+    marked_run(run_dir, dump_config(load_config(config, ["runtime.verbose=2"])))
     (run_dir / "metrics.json").write_text(json.dumps({"accuracy": 0.5}))
     calls = record_training(monkeypatch, run_dir)
     log = tmp_path / "log"
-    same = load_config(config, ["runtime.verbose=2"])
-    (run_dir / "config.yaml").write_text(dump_config(same))
     assert table1.train(config, run_dir, ["runtime.verbose=2"], log)["accuracy"] == 0.5
     assert calls == []  # Same config: reused.
     changed = load_config(config, ["runtime.verbose=2", "pretrain.epochs=3"])
@@ -101,12 +120,11 @@ def test_a_run_of_a_changed_config_is_trained_again(tmp_path, monkeypatch):
     assert "--overwrite" in calls[0]
 
 
-def test_existing_only_tabulates_finished_runs_without_training(tmp_path, monkeypatch):
-    monkeypatch.setattr("subprocess.run", None)  # Any training attempt fails.
+def test_existing_only_tabulates_finished_runs_without_training(tmp_path, fake_runs, tfhar_run,
+                                                                no_training):
     fake_runs(tmp_path / "runs", 1, lambda model, seed: 0.8)
-    (tmp_path / "runs" / "cmc-seed1").mkdir()
-    (tmp_path / "runs" / "cmc-seed1" / "metrics.json").write_text(json.dumps({
-        "accuracy": 0.9, "macro_f1": 0.5, "num_test_samples": 430, "wall_time_s": 10.0}))
+    tfhar_run(tmp_path / "runs" / "cmc-seed1", config_path("utd_mhad", "cmc"),
+              table1.row_overrides("cmc", tmp_path / "runs", 1), accuracy=0.9)
     out = tmp_path / "out"
     assert table1.main(["--seeds", "3", "--existing-only", "--runs-dir", str(tmp_path / "runs"),
                         "--out", str(out)]) == 0
@@ -122,11 +140,10 @@ def test_an_interrupted_run_resumes_unless_its_config_changed(tmp_path, monkeypa
 
     config = config_path("utd_mhad", "cmc")
     run_dir = tmp_path / "cmc-seed0"
-    run_dir.mkdir()
     calls = record_training(monkeypatch, run_dir)
     log = tmp_path / "log"
     # Interrupted (config.yaml, no metrics.json) with the same config: resumed in place.
-    (run_dir / "config.yaml").write_text(dump_config(load_config(config, ["runtime.verbose=2"])))
+    marked_run(run_dir, dump_config(load_config(config, ["runtime.verbose=2"])))
     table1.train(config, run_dir, ["runtime.verbose=2"], log)
     assert "--overwrite" not in calls[-1]
     # Interrupted with another config: replaced (tfhar.train would refuse the directory).
@@ -135,3 +152,74 @@ def test_an_interrupted_run_resumes_unless_its_config_changed(tmp_path, monkeypa
     (run_dir / "config.yaml").write_text(dump_config(changed))
     table1.train(config, run_dir, ["runtime.verbose=2"], log)
     assert "--overwrite" in calls[-1]
+
+
+def test_a_folder_of_the_users_as_out_is_refused_before_training(tmp_path, fake_runs,
+                                                                 no_training, capsys):
+    fake_runs(tmp_path / "runs", 1, lambda model, seed: 0.8)
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    (documents / "table1.csv").write_text("my own table\n")
+    assert table1.main(["--seeds", "1", "--runs-dir", str(tmp_path / "runs"),
+                        "--out", str(documents)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and str(documents) in err[0]
+    assert sorted(p.name for p in documents.iterdir()) == ["table1.csv"]
+    assert (documents / "table1.csv").read_text() == "my own table\n"
+
+
+@pytest.mark.parametrize("files", [
+    {"metrics.json": '{"accuracy": 0.99}'},  # Hand-written results.
+    # A config.yaml of another config without tfhar's marker: it would be retrained with
+    # --overwrite, replacing what tfhar did not write.
+    {"config.yaml": "method: cmc\n", "metrics.json": '{"accuracy": 0.99}', "notes.txt": "mine"},
+])
+def test_a_run_folder_tfhar_did_not_write_stops_the_pipeline(tmp_path, fake_runs, no_training,
+                                                              capsys, files):
+    runs = tmp_path / "runs"
+    fake_runs(runs, 1, lambda model, seed: 0.8)
+    cmc = runs / "cmc-seed0"
+    for child in cmc.iterdir():
+        child.unlink()
+    for name, text in files.items():
+        (cmc / name).write_text(text)
+    out = tmp_path / "out"
+    assert table1.main(["--seeds", "1", "--runs-dir", str(runs), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and str(cmc) in err[0]
+    assert {p.name: p.read_text() for p in cmc.iterdir()} == files
+    assert not out.exists()  # Stopped before anything was written.
+
+
+def test_existing_only_reports_a_hand_written_run_and_leaves_it_alone(tmp_path, fake_runs,
+                                                                      no_training, capsys):
+    runs = tmp_path / "runs"
+    fake_runs(runs, 1, lambda model, seed: 0.8)
+    (runs / "cmc-seed0" / MARKER).unlink()
+    before = {p.name: p.read_text() for p in (runs / "cmc-seed0").iterdir()}
+    out = tmp_path / "out"
+    assert table1.main(["--seeds", "1", "--existing-only", "--runs-dir", str(runs),
+                        "--out", str(out)]) == 0
+    assert "cmc" not in set(pd.read_csv(out / "table1.csv").model)
+    assert "cmc-seed0' is not a tfhar run directory" in capsys.readouterr().out
+    assert {p.name: p.read_text() for p in (runs / "cmc-seed0").iterdir()} == before
+
+
+@pytest.mark.parametrize(("returncode", "log_line", "shown"), [
+    (2, "error: run directory 'x' holds files tfhar did not write", "holds files tfhar did not"),
+    (1, "ValueError: out of memory", "ValueError: out of memory"),
+])
+def test_a_failed_training_is_one_error_line(tmp_path, monkeypatch, capsys, returncode,
+                                             log_line, shown):
+    record_training(monkeypatch, tmp_path / "runs" / "cmc-seed0", returncode, log_line)
+    assert table1.main(["--seeds", "1", "--only", "cmc", "--runs-dir", str(tmp_path / "runs"),
+                        "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: training ") and shown in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_row_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as error:
+        table1.main(["--only", "byol"])
+    assert error.value.code == 2 and "no row ['byol']" in capsys.readouterr().err

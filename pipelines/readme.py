@@ -1,0 +1,83 @@
+"""The README's Results section, written from the committed results files.
+
+`python -m pipelines.report ... --readme README.md` replaces what stands between the README's
+`<!-- results:start -->` and `<!-- results:end -->` lines with `render`'s text, so every figure
+there is read from a results file; a test checks the committed README is current.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from tfhar.files import write_text
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+NAMES = {"utd_mhad": "UTD-MHAD", "berkeley_mhad": "Berkeley-MHAD"}
+
+
+def _table1(folder: Path, name: str) -> list[str]:
+    table = pd.read_csv(folder / "table1.csv")
+    seeds = int(table.seeds.max())
+    lines = [f"**{name}, the paper's Table 1** (test accuracy %, mean +- standard deviation over "
+             f"{seeds} seeds; the checkpoint tested is chosen on the validation subject):", "",
+             "| model | tfhar | paper | gap | authors' code |", "|---|---|---|---|---|"]
+    for r in table.itertuples():
+        authors = "-" if pd.isna(r.authors_code) else f"{r.authors_code:.2f}"
+        lines.append(f"| {r.model} | {r.mean_accuracy:.2f} +- {r.std_accuracy:.2f} | "
+                     f"{r.paper:.2f} | {r.mean_accuracy - r.paper:+.2f} | {authors} |")
+    return lines + [""]
+
+
+def _semi_supervised(folder: Path, name: str, readme_dir: Path) -> list[str]:
+    summary = pd.read_csv(folder / "semi_supervised_summary.csv")
+    fractions = sorted(summary.fraction.unique())
+    figure = Path(os.path.relpath(folder / "semi_supervised.png", readme_dir)).as_posix()
+    labelled = summary.groupby("fraction").labelled.first()
+    lines = [f"**{name}, few labels** (the paper's Figure 2: test accuracy %, mean +- half-width "
+             "of the 95% interval over repeats; the labelled windows per fraction below):", "",
+             f"![accuracy against the labelled fraction]({figure})", "",
+             "| method | " + " | ".join(f"{100 * f:g}% ({labelled[f]:g})" for f in fractions)
+             + " |", "|---|" + "---|" * len(fractions)]
+    for method, group in summary.groupby("method", sort=False):
+        cells = group.set_index("fraction")
+        lines.append(f"| {method} | " + " | ".join(
+            f"{cells.mean_accuracy[f]:.2f} +- {cells.ci95[f]:.2f}" if f in cells.index else "-"
+            for f in fractions) + " |")
+    return lines + [""]
+
+
+def render(results: Path, readme_dir: Path) -> str:
+    """The Results section's text (between the markers) from the folders under `results`."""
+    folders = sorted((p for p in results.iterdir() if p.is_dir()),
+                     key=lambda p: (p.name not in NAMES, list(NAMES).index(p.name)
+                                    if p.name in NAMES else 0, p.name))
+    lines = ["Every figure below is read from the committed results files under "
+             f"`{Path(os.path.relpath(results, readme_dir)).as_posix()}/` by "
+             "`python -m pipelines.report --readme README.md`; the experiment log "
+             "[docs/experiments.md](docs/experiments.md) has every run, the variants and what "
+             "was tried.", ""]
+    for folder in folders:
+        name = NAMES.get(folder.name, folder.name)
+        if (folder / "table1.csv").is_file():
+            lines += _table1(folder, name)
+        if (folder / "semi_supervised_summary.csv").is_file():
+            lines += _semi_supervised(folder, name, readme_dir)
+    return "\n".join(lines).rstrip("\n")
+
+
+def updated(readme_text: str, section: str) -> str:
+    """`readme_text` with the text between the markers replaced by `section`; ValueError
+    when the markers are missing."""
+    start, end = readme_text.find(START), readme_text.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"the README has no {START} ... {END} block")
+    return readme_text[:start + len(START)] + "\n" + section + "\n" + readme_text[end:]
+
+
+def write_readme(readme: Path, results: Path) -> None:
+    """Rewrite the Results block of the README at `readme` from `results`."""
+    write_text(readme, updated(readme.read_text(encoding="utf-8"),
+                               render(results, readme.parent)))

@@ -1,0 +1,301 @@
+"""The experiment log, docs/experiments.md, written from the pipelines' results CSVs.
+
+    python -m pipelines.report --results pipelines/results --out docs/experiments.md
+
+Reads <results>/<dataset>/ for every dataset folder there: table1.csv and table1_runs.csv,
+variants.csv, semi_supervised_summary.csv and semi_supervised.csv, whichever it holds. Every
+number in the document is read or computed from them; the prose around them is fixed text
+here. The document's first line says which command wrote it: an existing --out without that
+line (a file of the user's) is never replaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from tfhar.files import write_text
+
+from .table1 import ROWS
+from .variants import VALIDATION, rule, table_lines
+
+COMMAND = ("python -m pipelines.report --results pipelines/results --out docs/experiments.md "
+           "--readme README.md")
+MARK = "<!-- Written by `python -m pipelines.report"  # How a report this command wrote starts.
+HEADER = (f"<!-- Written by `{COMMAND}` from the results CSVs; edits here are lost: change "
+          "pipelines/report.py and run it again. -->")
+NAMES = {"utd_mhad": "UTD-MHAD", "berkeley_mhad": "Berkeley-MHAD"}
+NOTES = {"berkeley_mhad": "The six accelerometers only: the motion-capture skeleton rows are "
+                          "not run."}
+
+# Variants grouped by what they test: (title, variants, what they change and why).
+TOPICS = [
+    ("Supervised rows", ["supervised_inertial_k3_mlp", "supervised_skeleton_mlp",
+                         "supervised_multimodal_mlp"],
+     "The supervised rows train as the authors' code trains them, which the paper's text does "
+     "not say: the inertial row with kernel 5 and a linear classifier, the skeleton and "
+     "multimodal rows with the authors' skeleton augmentation and a linear classifier. Their "
+     "former settings (no augmentation, an MLP classifier) are measured as variants."),
+    ("Frozen encoders in training mode", ["simclr_inertial_trainmode", "cmc_trainmode",
+                                          "simclr_skeleton_trainmode",
+                                          "simclr_fusion_trainmode"],
+     "`finetune.frozen_encoder_mode: train` runs the frozen encoders in training mode while "
+     "the classifier is fine-tuned (BatchNorm batch statistics, dropout), as PyTorch Lightning "
+     "runs the authors' frozen encoders. The paper's inference mode is the reference."),
+    ("Inertial SimCLR", ["simclr_inertial_linear", "simclr_inertial_element_scale",
+                         "simclr_inertial_jitter_0.1"],
+     "The inertial SimCLR and SimCLR fusion rows pre-train without channel shuffle, which "
+     "permutes all six inertial channels so that accelerometer and gyroscope axes trade "
+     "places (the authors' code never did this: its axis bug shuffled time steps instead). "
+     "Dropping it was adopted on validation; the run of that comparison is not in the results "
+     "files, so this log gives no numbers for it, and `python -m pipelines.variants --only "
+     "simclr_inertial_channel_shuffle` measures it again. The scaling and jitter variants "
+     "change the former row (with channel shuffle) and are measured against the current "
+     "one."),
+    ("Channel shuffle in CMC", ["cmc_no_channel_shuffle"],
+     "CMC was measured without channel shuffle too, as the inertial SimCLR row now is."),
+]
+MONITOR = ("Which validation metric picks the tested checkpoint (`finetune.monitor`: "
+           "`val_accuracy`, the default, or `val_loss`) is not settled by these results: a "
+           "rule that does not maximise validation accuracy cannot be judged on the validation "
+           "subject, and comparing on the test subjects is not allowed, so the rule will be "
+           "chosen by cross-validation over the training subjects.")
+
+
+class ReportError(ValueError):
+    """The report cannot be written: no results, or --out is not a report it wrote."""
+
+
+def _pct(value: float) -> str:
+    return "-" if pd.isna(value) else f"{value:.2f}"
+
+
+def _windows(gain) -> str:
+    return "-" if pd.isna(gain) else f"{gain:+d} window{'' if abs(gain) == 1 else 's'}"
+
+
+def _listing(items: list[str]) -> str:
+    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
+
+
+def _fraction(value: float) -> str:
+    return f"{100 * value:g}%"
+
+
+def table1_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
+    table = pd.read_csv(folder / "table1.csv")
+    runs = pd.read_csv(folder / "table1_runs.csv")
+    val = runs.groupby("model", sort=False).val_accuracy.mean()
+    seeds = int(table.seeds.max())
+    lines = ["### Table 1 (full labels)", "", "```bash",
+             f"python -m pipelines.table1 --dataset {dataset} --seeds {seeds} "
+             f"--out {folder}   # trains what is missing",
+             f"python -m pipelines.table1 --dataset {dataset} --seeds {seeds} "
+             f"--out {folder} --existing-only", "```", "",
+             f"Test accuracy (%) on the test subjects ({int(runs.num_test_samples.max())} "
+             "windows), mean +- standard deviation over seeds; the checkpoint tested is the "
+             "one best on the validation subject, whose accuracy (mean over seeds) is the "
+             "\"val\" column. Source: `table1.csv`, per run `table1_runs.csv`.", "",
+             "| model | seeds | test | val | paper | gap to paper | authors' code | wall time |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        lines.append(f"| {r.model} | {r.seeds} | {r.mean_accuracy:.2f} +- {r.std_accuracy:.2f} "
+                     f"| {_pct(val.get(r.model))} | {r.paper:.2f} "
+                     f"| {r.mean_accuracy - r.paper:+.2f} | {_pct(r.authors_code)} "
+                     f"| {r.wall_time_s / 60:.1f} min |")
+    lines += ["", "Per seed, test (validation) accuracy:", "",
+              "| model | " + " | ".join(f"seed {s}" for s in sorted(runs.seed.unique())) + " |",
+              "|---|" + "---|" * runs.seed.nunique()]
+    for model, group in runs.groupby("model", sort=False):
+        cells = {r.seed: f"{r.accuracy:.2f} ({_pct(r.val_accuracy)})" for r in group.itertuples()}
+        lines.append(f"| {model} | " + " | ".join(cells.get(s, "-") for s in
+                                                  sorted(runs.seed.unique())) + " |")
+    lines += ["", "Where the rows stand:", ""]
+    for r in table.itertuples():
+        gap = r.mean_accuracy - r.paper
+        text = (f"- {r.model}: {abs(gap):.2f} points {'above' if gap >= 0 else 'below'} the "
+                f"paper ({r.paper:.2f})")
+        if r.seeds > 1 and abs(gap) <= r.std_accuracy:
+            text += ", within one standard deviation of the seeds"
+        if not pd.isna(r.authors_code):
+            gap = r.mean_accuracy - r.authors_code
+            text += (f"; {abs(gap):.2f} points {'above' if gap >= 0 else 'below'} the authors' "
+                     f"code ({r.authors_code:.2f})")
+        lines.append(text + ".")
+    widest = table.loc[table.std_accuracy.idxmax()]
+    scores = ", ".join(f"{a:.2f}" for a in runs[runs.model == widest.model].accuracy)
+    lines += ["", f"The widest spread over seeds is {widest.model}'s "
+              f"({widest.std_accuracy:.2f} points: {scores}). Table 1's runs took "
+              f"{table.wall_time_s.sum() / 3600:.1f} h in all (summed run wall times).", ""]
+    return lines
+
+
+def variants_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
+    table = pd.read_csv(folder / "variants.csv")
+    table["val_gain_windows"] = table.val_gain_windows.astype("Int64")
+    subject = VALIDATION.get(dataset, ("the validation subject",))[0]
+    adopted = list(table.variant[table.decision == "adopted"])
+    lines = ["### Variants: what was changed, and why", "", "```bash",
+             f"python -m pipelines.variants --dataset {dataset} --out {folder}   # trains",
+             f"python -m pipelines.variants --dataset {dataset} --out {folder} --existing-only",
+             "```", "", "Each variant changes one thing in a Table 1 row (seed 0, accuracy %). "
+             "The decision rule:", "", "> " + rule(subject, int(table.val_windows.iloc[0])), "",
+             *table_lines(table), "", "Source: `variants.csv`. " + (
+                 f"Adopted: {', '.join(adopted)}; the other rows keep their reference setting."
+                 if adopted else "No variant is adopted: every row keeps its reference "
+                 "setting."), ""]
+    rows = table.set_index("variant")
+    for title, names, text in TOPICS:
+        present = [n for n in names if n in rows.index]
+        if not present:
+            continue
+        gains = ", ".join(f"`{n}` {_pct(rows.val_accuracy[n])} against "
+                          f"{_pct(rows.row_val_accuracy[n])} ({_windows(rows.val_gain_windows[n])})"
+                          for n in present)
+        lines += [f"- **{title}.** {text} On validation: {gains}.", ""]
+    return lines + [f"- **Checkpoint selection.** {MONITOR}", ""]
+
+
+def semi_supervised_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
+    summary = pd.read_csv(folder / "semi_supervised_summary.csv")
+    fractions = sorted(summary.fraction.unique())
+    figure = Path(os.path.relpath(folder / "semi_supervised.png", out_dir)).as_posix()
+    lines = ["### Semi-supervised (few labels)", "", "```bash",
+             f"python -m pipelines.semi_supervised --dataset {dataset} --out {folder}", "```",
+             "", f"![accuracy vs labelled fraction]({figure})", "",
+             "Test accuracy (%) as mean +- half-width of the 95% t-interval over repeats (their "
+             "number in brackets); each repeat labels another per-class subset of the training "
+             "windows. Source: `semi_supervised_summary.csv`, per run `semi_supervised.csv`.",
+             "", "| method | " + " | ".join(_fraction(f) for f in fractions) + " |",
+             "|---|" + "---|" * len(fractions)]
+    labelled = summary.groupby("fraction").labelled.first()
+    lines.append("| labelled windows | " + " | ".join(f"{labelled[f]:g}" for f in fractions)
+                 + " |")
+    for method, group in summary.groupby("method", sort=False):
+        cells = group.set_index("fraction")
+        lines.append(f"| {method} | " + " | ".join(
+            f"{cells.mean_accuracy[f]:.2f} +- {cells.ci95[f]:.2f} ({cells.repeats[f]})"
+            if f in cells.index else "-" for f in fractions) + " |")
+    lines.append("")
+    best = summary.loc[summary.groupby("fraction").mean_accuracy.idxmax()]
+    lines.append("- Best method per fraction: " + "; ".join(
+        f"{_fraction(r.fraction)} {r.method} ({r.mean_accuracy:.2f})"
+        for r in best.itertuples()) + ".")
+    lines += _margins(summary.pivot(index="fraction", columns="method",
+                                    values="mean_accuracy"), labelled)
+    runs_path = folder / "semi_supervised.csv"
+    if runs_path.is_file():
+        runs = pd.read_csv(runs_path)
+        shared = runs.groupby("fraction").run_dir.agg(frozenset)
+        for _, same in shared.groupby(shared):
+            if len(same) > 1:
+                lines.append(f"- {_listing([_fraction(f) for f in same.index])} label the same "
+                             f"{labelled[same.index[0]]:g} windows: their points are the same "
+                             "runs.")
+        lines.append(f"- {runs.run_dir.nunique()} distinct runs took "
+                     f"{runs.wall_time_s.sum() / 3600:.1f} h (summed run wall times).")
+    return lines + [""]
+
+
+def _margins(means: pd.DataFrame, labelled: pd.Series) -> list[str]:
+    """What pre-training adds: the best SSL method against the supervised model, and frozen
+    random encoders (no pre-training) against every other method."""
+    lines = []
+    ssl = [m for m in ("simclr fusion", "cmc") if m in means]
+    if ssl and "multimodal supervised" in means:
+        gaps = means[ssl].max(axis=1) - means["multimodal supervised"]
+        lines.append("- The better pre-trained method against the supervised model: " + ", ".join(
+            f"{gaps[f]:+.2f} points at {labelled[f]:g} windows"
+            for f in gaps.index[~labelled.duplicated().to_numpy()]) + ".")
+    if "random frozen" in means and len(means.columns) > 1 and (
+            means.idxmin(axis=1) == "random frozen").all():
+        lines.append(f"- Frozen random encoders (no pre-training) score lowest at every "
+                     f"fraction ({means['random frozen'].min():.2f} to "
+                     f"{means['random frozen'].max():.2f}): pre-training is what makes frozen "
+                     "encoders useful.")
+    return lines
+
+
+SECTIONS = (("table1.csv", table1_section), ("variants.csv", variants_section),
+            ("semi_supervised_summary.csv", semi_supervised_section))
+
+
+def render(results: Path, out_dir: Path) -> str:
+    """The document from the dataset folders under `results`; links relative to `out_dir`."""
+    folders = [results / d for d in [*ROWS, *sorted(p.name for p in results.iterdir()
+                                                    if p.name not in ROWS)]
+               if (results / d).is_dir()]
+    lines = [HEADER, "", "# Experiments", "",
+             "The experiment log, written from the results files of the pipelines, which "
+             "hold every number below. Regenerate it with", "", "```bash", COMMAND, "```", "",
+             "Choices are made on the validation subject; the test subjects are reported and "
+             "never used to choose.", ""]
+    written = 0
+    for folder in folders:
+        sections = [(name, build) for name, build in SECTIONS if (folder / name).is_file()]
+        if not sections:
+            continue
+        lines += [f"## {NAMES.get(folder.name, folder.name)}", ""]
+        if folder.name in NOTES:
+            lines += [NOTES[folder.name], ""]
+        for name, build in sections:
+            try:
+                lines += build(folder, folder.name, out_dir)
+            except (AttributeError, KeyError, ValueError) as error:
+                raise ReportError(f"{folder / name} is not a results file of the pipelines "
+                                  f"({type(error).__name__}: {error})") from None
+        written += 1
+    if not written:
+        raise ReportError(f"no results CSVs (table1.csv, variants.csv, "
+                          f"semi_supervised_summary.csv) in the folders of {str(results)!r}")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def check_out(out: Path) -> None:
+    """Raise ReportError unless `out` is absent or a report this command wrote."""
+    if out.is_symlink() or out.is_dir():
+        raise ReportError(f"--out {str(out)!r} is a link or a folder; choose a file name")
+    if out.exists() and not out.read_text(errors="replace").startswith(MARK):
+        raise ReportError(f"--out {str(out)!r} exists and was not written by this command "
+                          "(its first line differs); choose another file or move it")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.report",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=Path("results"),
+                        help="folder of the per-dataset results folders (default results)")
+    parser.add_argument("--out", type=Path, default=Path("experiments.md"),
+                        help="the Markdown file to write (default experiments.md)")
+    parser.add_argument("--readme", type=Path,
+                        help="also rewrite this README's Results block (between its "
+                        "<!-- results:start --> and <!-- results:end --> lines)")
+    args = parser.parse_args(argv)
+    try:
+        if not args.results.is_dir():
+            raise ReportError(f"--results {str(args.results)!r} is not a folder")
+        check_out(args.out)
+        text = render(args.results, args.out.parent)
+        if args.readme is not None:
+            from .readme import render as readme_section
+            from .readme import updated
+
+            readme = updated(args.readme.read_text(encoding="utf-8"),
+                             readme_section(args.results, args.readme.parent))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        write_text(args.out, text)
+        if args.readme is not None:
+            write_text(args.readme, readme)
+    except (ReportError, OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"written: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

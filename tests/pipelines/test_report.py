@@ -1,0 +1,138 @@
+"""pipelines.report: docs/experiments.md is exactly what the command writes from the committed
+results CSVs, every number rendered comes from (or is computed from) them, and a file of the
+user's at --out is never replaced."""
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines import report, variants
+from tfhar.experiment.run_directory import marker_kind
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_committed_log_is_what_the_command_writes(tmp_path, monkeypatch):
+    shutil.copytree(REPO / "pipelines" / "results", tmp_path / "pipelines" / "results")
+    monkeypatch.chdir(tmp_path)
+    assert report.main(["--results", "pipelines/results", "--out", "docs/experiments.md"]) == 0
+    assert ((tmp_path / "docs" / "experiments.md").read_text()
+            == (REPO / "docs" / "experiments.md").read_text()), (
+        f"docs/experiments.md is stale: run `{report.COMMAND}`")
+
+
+def test_the_committed_results_folders_are_marked_and_current():
+    for folder in (REPO / "pipelines" / "results").iterdir():
+        assert marker_kind(folder) == "results", folder
+    table = pd.read_csv(REPO / "pipelines" / "results" / "utd_mhad" / "variants.csv")
+    for row in table.itertuples():  # Descriptions and decisions as the code states them now.
+        assert row.change == variants.VARIANTS[row.variant][4]
+        assert (row.val_gain_windows, row.decision) == variants.decide(
+            row.val_accuracy, row.row_val_accuracy, row.val_windows)
+
+
+def write_results(folder: Path) -> None:
+    """Small results files of one dataset, as the pipelines write them."""
+    folder.mkdir(parents=True)
+    pd.DataFrame({"model": ["cmc", "skeleton simclr"], "seeds": [2, 2],
+                  "mean_accuracy": [91.5, 80.25], "std_accuracy": [0.71, 3.0],
+                  "paper": [93.82, 93.72], "authors_code": [96.04, None],
+                  "wall_time_s": [600.0, 1200.0]}).to_csv(folder / "table1.csv", index=False)
+    pd.DataFrame({"model": ["cmc", "cmc", "skeleton simclr", "skeleton simclr"],
+                  "seed": [0, 1, 0, 1], "run_dir": ["a", "b", "c", "d"],
+                  "accuracy": [91.0, 92.0, 78.13, 82.37], "val_accuracy": [94.0, 96.0, 90.0, 91.0],
+                  "macro_f1": [90.0] * 4, "num_test_samples": [430] * 4,
+                  "wall_time_s": [300.0] * 4}).to_csv(folder / "table1_runs.csv", index=False)
+    variants.tabulate([
+        {"variant": "cmc_trainmode", "row": "cmc", "change": "training mode",
+         "val_accuracy": 98.0, "row_val_accuracy": 94.0, "test_accuracy": 90.5,
+         "row_test_accuracy": 91.0, "wall_time_s": 5.0, "run_dir": "e"},
+        {"variant": "cmc_no_channel_shuffle", "row": "cmc", "change": "no shuffle",
+         "val_accuracy": 96.0, "row_val_accuracy": 94.0, "test_accuracy": 97.5,
+         "row_test_accuracy": 91.0, "wall_time_s": 5.0, "run_dir": "f"},
+    ], windows=50).to_csv(folder / "variants.csv", index=False)
+    pd.DataFrame({"method": ["cmc", "multimodal supervised"] * 2,
+                  "fraction": [0.1, 0.1, 0.5, 0.5], "repeats": [3, 3, 2, 2],
+                  "labelled": [27.0, 27.0, 162.0, 162.0],
+                  "mean_accuracy": [70.5, 60.25, 88.0, 89.5], "ci95": [1.5, 2.0, 0.5, 0.75],
+                  }).to_csv(folder / "semi_supervised_summary.csv", index=False)
+
+
+def test_the_numbers_rendered_are_those_of_the_csvs(tmp_path):
+    write_results(tmp_path / "results" / "utd_mhad")
+    text = report.render(tmp_path / "results", tmp_path / "docs")
+    # Table 1: mean +- std, validation mean over seeds (95.00), gap to the paper, wall time.
+    assert "| cmc | 2 | 91.50 +- 0.71 | 95.00 | 93.82 | -2.32 | 96.04 | 10.0 min |" in text
+    assert "| skeleton simclr | 2 | 80.25 +- 3.00 | 90.50 | 93.72 | -13.47 | - | 20.0 min |" in text
+    assert "| cmc | 91.00 (94.00) | 92.00 (96.00) |" in text
+    assert "test subjects (430 windows)" in text and "0.5 h in all" in text
+    assert "(3.00 points: 78.13, 82.37)" in text  # The widest spread, with its seeds.
+    # Variants: the rule on 50 windows (2 windows = 4.00 points) and each decision.
+    assert "50 windows, so at least 4.00 points" in text
+    assert "| cmc_trainmode | cmc | training mode | 98.00 | 94.00 | +2 | adopted |" in text
+    assert "| no shuffle | 96.00 | 94.00 | +1 | reference kept | 97.50 | 91.00 |" in text
+    assert "Adopted: cmc_trainmode;" in text
+    # Semi-supervised: mean +- CI (repeats) per fraction, labelled windows, margins.
+    assert "| labelled windows | 27 | 162 |" in text
+    assert "| cmc | 70.50 +- 1.50 (3) | 88.00 +- 0.50 (2) |" in text
+    assert "+10.25 points at 27 windows, -1.50 points at 162 windows" in text
+    assert "](../results/utd_mhad/semi_supervised.png)" in text
+
+
+def test_datasets_appear_when_their_folder_exists(tmp_path):
+    write_results(tmp_path / "results" / "utd_mhad")
+    assert "Berkeley-MHAD" not in report.render(tmp_path / "results", tmp_path)
+    write_results(tmp_path / "results" / "berkeley_mhad")
+    text = report.render(tmp_path / "results", tmp_path)
+    assert text.index("## UTD-MHAD") < text.index("## Berkeley-MHAD")
+
+
+def test_a_file_of_the_users_at_out_is_never_replaced(tmp_path, capsys):
+    write_results(tmp_path / "results" / "utd_mhad")
+    mine = tmp_path / "experiments.md"
+    mine.write_text("# My notes\n")
+    args = ["--results", str(tmp_path / "results"), "--out", str(mine)]
+    assert report.main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and str(mine) in err[0]
+    assert mine.read_text() == "# My notes\n"
+    mine.unlink()
+    assert report.main(args) == 0  # Its own report it replaces.
+    assert report.main(args) == 0 and mine.read_text().startswith(report.HEADER)
+
+
+@pytest.mark.parametrize("make", [
+    lambda root: None,                                                  # No results folder.
+    lambda root: (root / "results" / "utd_mhad").mkdir(parents=True),  # No CSVs in it.
+    lambda root: (root / "results" / "utd_mhad").mkdir(parents=True)
+    or (root / "results" / "utd_mhad" / "table1.csv").write_text("a,b\n1,2\n"),
+])
+def test_missing_or_foreign_results_are_one_error_line(tmp_path, capsys, make):
+    make(tmp_path)
+    out = tmp_path / "experiments.md"
+    assert report.main(["--results", str(tmp_path / "results"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ")
+    assert not out.exists()
+
+
+def test_readme_results_are_what_the_report_writes_from_the_results_files():
+    from pipelines.readme import END, START, render
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    block = readme[readme.index(START) + len(START):readme.index(END)].strip("\n")
+    assert block == render(root / "pipelines" / "results", root), (
+        "README's Results are stale: python -m pipelines.report --results pipelines/results "
+        "--out docs/experiments.md --readme README.md")
+
+
+def test_readme_block_needs_its_markers():
+    from pipelines.readme import updated
+
+    with pytest.raises(ValueError, match="results:start"):
+        updated("# no block here\n", "text")
+    assert updated("a\n<!-- results:start -->\nold\n<!-- results:end -->\nb\n", "new") == (
+        "a\n<!-- results:start -->\nnew\n<!-- results:end -->\nb\n")
