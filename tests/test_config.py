@@ -6,7 +6,9 @@ import pytest
 
 from tfhar.config import Config, ConfigError, config_hash, dump_config, load_config
 
-CONFIGS = sorted(Path(__file__).resolve().parents[1].glob("configs/*/*.yaml"))
+CONFIGS = sorted(p for p in Path(__file__).resolve().parents[1].glob("configs/*/*.yaml")
+                 if p.parent.name != "tune")
+SEARCHES = sorted(Path(__file__).resolve().parents[1].glob("configs/tune/*.yaml"))
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -81,6 +83,17 @@ def test_dump_round_trip(tmp_path):
 @pytest.mark.parametrize("path", CONFIGS, ids=[f"{p.parent.name}/{p.name}" for p in CONFIGS])
 def test_shipped_configs_load(path):
     assert isinstance(load_config(path), Config)
+
+
+@pytest.mark.parametrize("path", SEARCHES, ids=[p.name for p in SEARCHES])
+def test_shipped_searches_are_valid(path):
+    from tfhar.tune import read_search
+    from tfhar.tuning.scoring import Scoring
+    from tfhar.tuning.space import SearchSpace
+
+    tree, search, score, _ = read_search(str(path))
+    SearchSpace.parse(search).check(tree, [])
+    Scoring.parse(score)
 
 
 def _float_fields(cls=Config, prefix=""):

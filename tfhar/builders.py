@@ -81,11 +81,17 @@ def build_classifier(config: Config, encoders: dict[str, keras.Model], num_class
                                 hidden_dims=config.model.classifier_hidden_dims)
 
 
-def build_augmenters(config: Config, modalities: tuple[str, ...]) -> dict:
+def build_augmenters(config: Config, modalities: tuple[str, ...], record: Record | None = None
+                     ) -> dict:
     """{modality: augmenter} from the config's augment section (identity when empty or
-    `none`)."""
+    `none`). With a `record` that has `channel_groups` (a folder dataset's `sensors`), the
+    inertial `flip_rotate` and `rotate_3d` turn those channel groups; otherwise consecutive
+    triads of channels, as before."""
     specs = {m: getattr(config.augment, m) for m in modalities}
-    return {m: build_augmenter(m, {} if spec == "none" else spec) for m, spec in specs.items()}
+    groups = record.channel_groups if record is not None and record.channel_groups else None
+    return {m: build_augmenter(m, {} if spec == "none" else spec,
+                               channel_groups=groups if m == "inertial" else None)
+            for m, spec in specs.items()}
 
 
 def check_encoder_input(encoder: keras.Model, modality: str, record: Record, path: str) -> None:

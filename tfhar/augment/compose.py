@@ -16,10 +16,14 @@ FUNCTIONS: dict[str, dict[str, Callable[..., tf.Tensor]]] = {
     "skeleton": {name: getattr(skeleton, name) for name in specs.SKELETON},
 }
 _BASE_RANK = {"inertial": 2, "skeleton": 3}
+# The inertial augmentations that turn three-axis sensors: they take explicit channel groups.
+GROUPED = ("flip_rotate", "rotate_3d")
 
 
 def build_augmenter(
-    modality: str, spec: Mapping[str, Mapping[str, Any] | None] | None
+    modality: str,
+    spec: Mapping[str, Mapping[str, Any] | None] | None,
+    channel_groups: tuple[tuple[int, ...], ...] | None = None,
 ) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
     """Chain the augmentations named in `spec` (name -> params with `p`), in the order given.
 
@@ -28,13 +32,19 @@ def build_augmenter(
     window or a batch (inertial: (T, C) or (B, T, C); skeleton: (T, J, D) or (B, T, J, D)) and
     a seed of shape [2]; it is stateless and works in `tf.data.Dataset.map` and `tf.function`.
     An empty spec gives the identity. Bad specs raise ValueError (see `specs.validate`).
+    `channel_groups` (inertial only; e.g. a record's `channel_groups`): the index tuples of the
+    three-axis sensors that `flip_rotate` and `rotate_3d` turn, instead of channels 0-2, 3-5, ...
     """
     if modality not in FUNCTIONS:
         raise ValueError(f"unknown modality {modality!r}; expected one of {sorted(FUNCTIONS)}")
+    if channel_groups is not None and modality != "inertial":
+        raise ValueError(f"channel_groups apply to inertial windows, not {modality}")
     steps = []
     for name, params in (spec or {}).items():
         full = specs.validate(modality, name, params)
         probability = full.pop("p")
+        if channel_groups is not None and name in GROUPED:
+            full["groups"] = tuple(tuple(int(i) for i in g) for g in channel_groups)
         if probability > 0.0:  # A step that never applies costs nothing.
             steps.append((functools.partial(FUNCTIONS[modality][name], **full), probability))
     base_rank = _BASE_RANK[modality]

@@ -34,6 +34,48 @@ def _channel_groups(window: tf.Tensor, group_size: int, name: str) -> int:
     return channels // group_size
 
 
+Groups = tuple[tuple[int, ...], ...]
+
+
+def _contiguous_groups(window: tf.Tensor, group_size: int, name: str) -> Groups:
+    """Channels 0..g-1, g..2g-1, ... as groups of `group_size` (channels must divide evenly)."""
+    count = _channel_groups(window, group_size, name)
+    return tuple(tuple(range(g * group_size, (g + 1) * group_size)) for g in range(count))
+
+
+def _explicit_groups(window: tf.Tensor, groups: object, name: str, size: int | None) -> Groups:
+    """`groups` checked against the window: index tuples (of `size` each when given) of distinct
+    channels, none in two groups."""
+    channels = static_dim(window, -1, name, "channels")
+    if not isinstance(groups, tuple | list) or not groups or not all(
+            isinstance(g, tuple | list) and g and all(
+                isinstance(i, int) and not isinstance(i, bool) for i in g) for g in groups):
+        raise ValueError(f"{name}: groups must be a non-empty tuple of tuples of channel "
+                         f"indices, got {groups!r}")
+    flat = [i for g in groups for i in g]
+    outside = [i for i in flat if not 0 <= i < channels]
+    if outside:
+        raise ValueError(f"{name}: groups {groups!r} name channel {outside[0]}, outside "
+                         f"0..{channels - 1} of the window's {channels} channels")
+    if len(set(flat)) != len(flat):
+        raise ValueError(f"{name}: groups {groups!r} name a channel twice")
+    if size is not None and any(len(g) != size for g in groups):
+        raise ValueError(f"{name}: groups {groups!r}: every group must have {size} channels "
+                         "(three-axis sensors)")
+    return tuple(tuple(g) for g in groups)
+
+
+def _put_back(window: tf.Tensor, grouped: tf.Tensor, groups: Groups) -> tf.Tensor:
+    """The window with the grouped channels (B, T, K), in `groups` order, written back to
+    their places; every other channel unchanged."""
+    channels = window.shape[-1]
+    position = {c: k for k, c in enumerate(c for g in groups for c in g)}
+    source = [channels + position[c] if c in position else c for c in range(channels)]
+    if source == list(range(channels, 2 * channels)):
+        return grouped  # Every channel grouped, in order (the contiguous default).
+    return tf.gather(tf.concat([window, grouped], axis=2), source, axis=2)
+
+
 @batched(base_rank=2)
 def jitter(window: tf.Tensor, seed: tf.Tensor, sigma: float = 1.0) -> tf.Tensor:
     """Add Gaussian noise N(0, sigma) to every value. window: (T, C) or (B, T, C)."""
@@ -98,23 +140,37 @@ def channel_shuffle(window: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
 
 
 @batched(base_rank=2)
-def flip_rotate(window: tf.Tensor, seed: tf.Tensor, group_size: int = 3) -> tf.Tensor:
+def flip_rotate(
+    window: tf.Tensor, seed: tf.Tensor, group_size: int = 3, *, groups: Groups | None = None
+) -> tf.Tensor:
     """CSSHAR's "rotation": flip the sign of each channel at random and permute the axes
     inside each group of `group_size` channels (one three-axis sensor).
 
-    window: (T, C) or (B, T, C), C a multiple of group_size. A signed permutation of a sensor's
-    axes is a rotation by multiples of 90 degrees or a reflection. The reference code flipped
-    the sign of every value independently; here a flip applies to the whole channel.
+    window: (T, C) or (B, T, C), C a multiple of group_size. `groups` (index tuples, e.g. a
+    record's `channel_groups`) names the sensors' channels explicitly instead: then only their
+    channels are flipped and permuted, each within its group, and the others are unchanged. A
+    signed permutation of a sensor's axes is a rotation by multiples of 90 degrees or a
+    reflection. The reference code flipped the sign of every value independently; here a flip
+    applies to the whole channel.
     """
-    groups = _channel_groups(window, group_size, "flip_rotate")
+    if groups is None:
+        groups = _contiguous_groups(window, group_size, "flip_rotate")
+    else:
+        groups = _explicit_groups(window, groups, "flip_rotate", None)
+    flat = [c for g in groups for c in g]
     batch = tf.shape(window)[0]
     sign_seed, order_seed = split_seed(seed, 2)
-    keys = tf.random.stateless_uniform([batch, groups, group_size], order_seed)
-    offsets = tf.range(groups)[:, tf.newaxis] * group_size
-    order = tf.reshape(tf.argsort(keys, axis=2) + offsets, [batch, groups * group_size])
-    flips = tf.random.stateless_uniform([batch, 1, groups * group_size], sign_seed) < 0.5
-    permuted = tf.gather(window, order, axis=2, batch_dims=1)
-    return tf.where(flips, -permuted, permuted)
+    keys = tf.random.stateless_uniform([batch, len(flat)], order_seed)
+    orders, start = [], 0
+    for group in groups:  # Each group's channels are shuffled among themselves.
+        orders.append(tf.argsort(keys[:, start:start + len(group)], axis=1) + start)
+        start += len(group)
+    order = tf.concat(orders, axis=1)
+    flips = tf.random.stateless_uniform([batch, 1, len(flat)], sign_seed) < 0.5
+    grouped = tf.gather(window, flat, axis=2) if flat != list(range(window.shape[-1])) \
+        else window
+    permuted = tf.gather(grouped, order, axis=2, batch_dims=1)
+    return _put_back(window, tf.where(flips, -permuted, permuted), groups)
 
 
 def axis_angle_matrix(axis: tf.Tensor, angle: tf.Tensor) -> tf.Tensor:
@@ -138,20 +194,29 @@ def rotate_3d(
     max_angle_degrees: float = 180.0,
     group_size: int = 3,
     same_rotation_for_all_groups: bool = True,
+    *,
+    groups: Groups | None = None,
 ) -> tf.Tensor:
     """Rotate each three-axis sensor group (channels 0-2, 3-5, ...) by a random 3D rotation.
 
-    window: (T, C) or (B, T, C), C a multiple of 3. The axis is uniform on the sphere and the
-    angle uniform in [-max_angle_degrees, max_angle_degrees]. With
-    `same_rotation_for_all_groups` (default) one rotation per example turns every triad, which
-    is the physical choice for sensors rigidly mounted together (a device's accelerometer and
-    gyroscope); otherwise every triad draws its own rotation. Vector norms per triad are kept.
+    window: (T, C) or (B, T, C), C a multiple of 3; or `groups` (index triples, e.g. a
+    record's `channel_groups`) names the sensors' channels explicitly, in x, y, z order, and
+    the channels outside them are unchanged. The axis is uniform on the sphere and the angle
+    uniform in [-max_angle_degrees, max_angle_degrees]. With `same_rotation_for_all_groups`
+    (default) one rotation per example turns every triad, which is the physical choice for
+    sensors rigidly mounted together (a device's accelerometer and gyroscope); otherwise every
+    triad draws its own rotation. Vector norms per triad are kept.
     """
     if group_size != 3:
         raise ValueError(f"rotate_3d: group_size must be 3 (three-axis sensors), got {group_size}")
-    groups = _channel_groups(window, group_size, "rotate_3d")
+    if groups is None:
+        groups = _contiguous_groups(window, group_size, "rotate_3d")
+    else:
+        groups = _explicit_groups(window, groups, "rotate_3d", 3)
+    flat = [c for g in groups for c in g]
+    count = len(groups)
     batch, steps = tf.shape(window)[0], tf.shape(window)[1]
-    num_rotations = 1 if same_rotation_for_all_groups else groups
+    num_rotations = 1 if same_rotation_for_all_groups else count
     axis_seed, angle_seed = split_seed(seed, 2)
     axis = tf.random.stateless_normal([batch, num_rotations, 3], axis_seed, dtype=window.dtype)
     limit = max_angle_degrees * math.pi / 180.0
@@ -159,7 +224,9 @@ def rotate_3d(
         [batch, num_rotations], angle_seed, -limit, limit, dtype=window.dtype
     )
     matrices = axis_angle_matrix(tf.math.l2_normalize(axis, axis=-1), angle)
-    matrices = tf.broadcast_to(matrices, [batch, groups, 3, 3])
-    triads = tf.reshape(window, [batch, steps, groups, 3])
+    matrices = tf.broadcast_to(matrices, [batch, count, 3, 3])
+    grouped = tf.gather(window, flat, axis=2) if flat != list(range(window.shape[-1])) \
+        else window
+    triads = tf.reshape(grouped, [batch, steps, count, 3])
     rotated = tf.einsum("bgij,btgj->btgi", matrices, triads)
-    return tf.reshape(rotated, tf.shape(window))
+    return _put_back(window, tf.reshape(rotated, [batch, steps, 3 * count]), groups)

@@ -138,10 +138,13 @@ def shipped_configs_dir() -> Path:
         return Path(__file__).resolve().parents[2] / "configs"
 
 
-def shipped_configs() -> list[str]:
-    """Names of the shipped configs, e.g. 'utd_mhad/cmc' (loadable by `load_config`)."""
+def shipped_configs(searches: bool = False) -> list[str]:
+    """Names of the shipped experiment configs, e.g. 'utd_mhad/cmc' (loadable by
+    `load_config`), or with `searches` those of the shipped searches ('tune/...', for
+    `tfhar-tune`)."""
     root = shipped_configs_dir()
-    return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
+    names = sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
+    return [n for n in names if n.startswith("tune/") == searches]
 
 
 def resolve_config_path(name: str | Path) -> Path:

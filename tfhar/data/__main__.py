@@ -1,48 +1,22 @@
-"""`python -m tfhar.data download|summary DATASET [--root DIR]`: fetch or describe a dataset."""
+"""`python -m tfhar.data download|summary DATASET [--root DIR]`: fetch or describe a dataset;
+`python -m tfhar.data prepare mmact --archives DIR [--root DIR]`: convert archives sent on request.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
-import numpy as np
-
-from tfhar.data.datasets import available_datasets, load, loader_options
+from tfhar.data.datasets import available_datasets, default_root, load, loader_options
 from tfhar.data.download import download_dataset
 from tfhar.data.errors import DataError
-from tfhar.data.record import Record
+from tfhar.data.summary import describe
 
-
-def describe(record: Record) -> str:
-    """A few lines: counts, array shapes, rates, subjects and the classes with their counts."""
-    subjects = sorted(int(s) for s in np.unique(record.subjects))
-    lines = [
-        f"{record.name}: {len(record)} sequences, {record.num_classes} classes, "
-        f"{len(subjects)} subjects {subjects}",
-        f"source: {record.source}",
-    ]
-    if record.inertial is not None:
-        channels = ", ".join(
-            f"{n} ({u})" for n, u in zip(record.channel_names, record.channel_units, strict=False)
-        )
-        lines.append(
-            f"inertial: {record.inertial.shape} {record.inertial.dtype}, raw "
-            f"{record.inertial_rate_hz} Hz; channels {channels}"
-        )
-    if record.skeleton is not None:
-        lines.append(
-            f"skeleton: {record.skeleton.shape} {record.skeleton.dtype}, raw "
-            f"{record.skeleton_rate_hz} Hz; joints {', '.join(record.joint_names)}"
-        )
-    if record.durations is not None:
-        lines.append(f"durations: {record.durations.min():.2f}..{record.durations.max():.2f} s")
-    counts = np.bincount(record.labels, minlength=record.num_classes)
-    lines += [
-        f"  {i:2d} {name} ({count})"
-        for i, (name, count) in enumerate(zip(record.class_names, counts, strict=True))
-    ]
-    return "\n".join(lines)
+# Datasets whose archives are obtained by hand and converted once: name -> the module whose
+# `prepare(archives, root, *, on_error, progress, log)` does it.
+_PREPARE = {"mmact": "tfhar.data.datasets.mmact_prepare"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,12 +43,36 @@ def _parser() -> argparse.ArgumentParser:
         help="expected SHA-256 of an archive (e.g. Inertial.zip=...), checked before extraction; "
         "repeat per archive (the official ones publish none; use it for a mirror)",
     )
+    prepare = commands.add_parser(
+        "prepare", help="convert archives obtained by hand (MMAct) into the dataset folder")
+    prepare.add_argument("dataset", help=f"one of {', '.join(_PREPARE)}")
+    prepare.add_argument("--archives", required=True,
+                         help="folder holding the archives (MMAct: acc_phone_clip.tar.gz, "
+                         "acc_watch_clip.tar.gz, gyro_clip.tar.gz, orientation_clip.tar.gz, "
+                         "trimmed_pose.zip)")
+    prepare.add_argument("--root", help="dataset folder to create; absent or empty (default "
+                         "$TFHAR_DATA_DIR/<dataset>)")
+    prepare.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                         help="a bad file (unknown action, unreadable): stop with an error "
+                         "(default) or leave it out and list it")
+    prepare.add_argument("--quiet", action="store_true", help="no progress bar")
     summary.add_argument("--cache-dir", help="preprocessed-array cache (default ~/.cache/tfhar)")
     summary.add_argument("--no-cache", action="store_true", help="neither read nor write a cache")
     summary.add_argument("--modalities", nargs="+", metavar="MODALITY",
                          help="load only these (inertial, skeleton), e.g. Berkeley-MHAD's "
                          "accelerometers without its motion capture (default: the loader's)")
     return parser
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    """Run dataset `args.dataset`'s preparation (DataError for one that has none)."""
+    if args.dataset not in _PREPARE:
+        raise DataError(f"dataset {args.dataset!r} has nothing to prepare (preparable: "
+                        f"{', '.join(_PREPARE)}); `download` fetches the downloadable ones")
+    module = importlib.import_module(_PREPARE[args.dataset])
+    root = args.root if args.root is not None else default_root(args.dataset)
+    module.prepare(args.archives, root, on_error=args.on_error, progress=not args.quiet,
+                   log=print)
 
 
 def _archive_hashes(values: Sequence[str]) -> dict[str, str]:
@@ -92,7 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; bad input prints one `error: ...` line and returns 2."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "download":
+        if args.command == "prepare":
+            _prepare(args)
+        elif args.command == "download":
             download_dataset(
                 args.dataset,
                 args.root,

@@ -1,9 +1,11 @@
-"""Irregularly timestamped sensor streams -> one regular grid (numpy only).
+"""Irregularly timestamped sensor streams -> one regular grid (numpy / scipy only).
 
 Wireless units (Berkeley-MHAD's Shimmer accelerometers) stamp each packet with the host's
 receive time: intervals jitter, packets arrive in bursts or are lost, and units start and stop at
 different times. These pure functions clean one stream and place several streams on a common
-clock by linear interpolation over the interval that all of them cover.
+clock by linear interpolation over the interval that all of them cover. `align_streams` does the
+same for streams at different rates (MMAct: phone and watch accelerometers at 100 Hz, gyroscope
+and orientation at 50 Hz), decimating the faster ones without aliasing and unwrapping angles.
 """
 
 from __future__ import annotations
@@ -203,3 +205,81 @@ def merge_files(
         "repeats": sum(s[3] for s in streams),
         "largest_gap": max(gaps),
     }
+
+
+def _prepared(times: np.ndarray, values: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """One stream checked and made interpolable: DataError naming `source` when its timestamps
+    go backwards or fewer than 2 distinct ones remain; samples sharing a timestamp averaged."""
+    times = np.asarray(times, dtype=np.float64)
+    row = check_times(times)
+    if row is not None:
+        raise DataError(
+            f"{source}: timestamps go backwards at row {row + 1} "
+            f"({times[row - 1]:.6f} then {times[row]:.6f})"
+        )
+    times, values, _ = merge_repeated(times, values)
+    if len(times) < 2:
+        raise DataError(f"{source}: fewer than 2 distinct timestamps ({len(times)})")
+    return times, values
+
+
+def decimate_on_grid(
+    times: np.ndarray, values: np.ndarray, grid_length: int, rate_hz: float, factor: int
+) -> np.ndarray:
+    """A stream sampled `factor` times faster than `rate_hz`, on the grid 0, 1/rate_hz, ...
+    ((grid_length,) steps): linearly interpolated `factor` times more finely, then decimated
+    with scipy's polyphase anti-aliasing filter (line padding, so a linear signal stays exact).
+
+    times: (T,) strictly increasing, covering the grid; values: (T, C) -> (grid_length, C).
+    """
+    import scipy.signal  # Deferred, as in preprocess.resample: slow to import.
+
+    fine = np.arange((grid_length - 1) * factor + 1) / (rate_hz * factor)
+    dense = on_grid(times, values, fine)
+    return scipy.signal.resample_poly(dense, 1, factor, axis=0, padtype="line")
+
+
+def align_streams(
+    streams: list[tuple[np.ndarray, np.ndarray]],
+    sources: list[str],
+    *,
+    rate_hz: float,
+    factors: list[int],
+    min_span_s: float,
+    min_fraction: float,
+    max_gap_s: float,
+    periods: list[float | None] | None = None,
+) -> np.ndarray:
+    """Streams of one recording at different rates -> one signal on a common clock.
+
+    streams: (times (T,) in s, values (T, C)) each; sources name them in errors. Each stream is
+    checked (`_prepared`), the interval all of them cover found (`common_interval`) and every
+    gap inside it checked (`check_gap`); the grid runs from its start at `rate_hz`. A stream
+    with factor 1 is linearly interpolated at the grid; one with factor k > 1 (sampled k times
+    faster) is decimated (`decimate_on_grid`) so that it is not aliased. A stream with a period
+    holds angles (e.g. 360 for degrees): it is unwrapped before interpolation, so 359 -> 1 passes
+    through 0 and not through 180, and wrapped back into [its minimum, minimum + period) after.
+    -> (G, sum of C) float64, G = floor(common span * rate_hz) + 1.
+    """
+    periods = list(periods) if periods is not None else [None] * len(streams)
+    if not len(streams) == len(sources) == len(factors) == len(periods):
+        raise ValueError("align_streams: one source, factor and period per stream")
+    ready = [_prepared(t, v, s) for (t, v), s in zip(streams, sources, strict=True)]
+    start, end = common_interval([t for t, _ in ready], sources, min_span_s, min_fraction)
+    for (times, _), source in zip(ready, sources, strict=True):
+        check_gap(times, start, end, max_gap_s, source)
+    grid = regular_grid(0.0, end - start, rate_hz)
+    columns = []
+    for (times, values), factor, period in zip(ready, factors, periods, strict=True):
+        values = np.asarray(values, dtype=np.float64)
+        low = values.min(axis=0)
+        if period is not None:
+            values = np.unwrap(values, period=period, axis=0)
+        if factor > 1:
+            aligned = decimate_on_grid(times - start, values, len(grid), rate_hz, factor)
+        else:
+            aligned = on_grid(times - start, values, grid)
+        if period is not None:
+            aligned = low + np.mod(aligned - low, period)
+        columns.append(aligned)
+    return np.concatenate(columns, axis=1)

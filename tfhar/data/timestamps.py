@@ -6,14 +6,20 @@ or seconds_elapsed. Its unit (s, ms, us or ns; values may count from any origin,
 included) is the one requested, else the one its name gives, else found from the median step
 between rows: the one unit that makes the rate plausible (PLAUSIBLE_RATE_HZ, 1 Hz..10 kHz); when
 several do, a given rate picks the one it agrees with, else the unit is refused as ambiguous.
+
+`regrid` places one recording's samples on a regular clock by their timestamps (a folder
+dataset's inertial CSV files): glitches dropped, repeated timestamps averaged, gaps bridged by
+linear interpolation up to a limit (the cleaning of `tfhar.data.timeseries`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
 
+from tfhar.data import timeseries
 from tfhar.data.errors import DataError
 
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
@@ -142,3 +148,65 @@ def measure_rate(
     if rate is not None:
         return times * TIME_UNITS[unit], rate, step_s, f"{rate:g} Hz as given; {origin}"
     return times * TIME_UNITS[unit], measured, step_s, f"{measured:.4g} Hz from the {origin}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Regridded:
+    """One recording on a regular clock. samples: (G, C) float64 at the rate asked for;
+    measured_rate_hz: 1 / the median step between distinct timestamps (NaN without a time
+    column); unit: the time column's unit (None without one); glitches: samples dropped;
+    repeats: samples averaged with another sharing their timestamp; largest_gap_s: the longest
+    step between the samples kept (interpolated across)."""
+
+    samples: np.ndarray
+    measured_rate_hz: float
+    unit: str | None
+    glitches: int
+    repeats: int
+    largest_gap_s: float
+
+
+def regrid(
+    values: np.ndarray,
+    times: np.ndarray | None,
+    rate_hz: float,
+    source: str,
+    *,
+    column: str | None = None,
+    requested: str = "auto",
+    named: str | None = None,
+    limit: float | np.ndarray = np.inf,
+    max_gap_s: float = np.inf,
+) -> Regridded:
+    """values (T, C) sampled at `times` (T,) in the time column's own unit, from any origin
+    (None: no time column, samples taken as `rate_hz` apart) -> Regridded on the grid
+    0, 1/rate_hz, ... over the first to the last sample kept.
+
+    The unit is found as `time_unit` does, with `rate_hz` to choose between plausible units.
+    Samples with any |value| > `limit` (a number or one per channel) are dropped as glitches,
+    samples sharing a timestamp averaged, and every channel linearly interpolated at the grid
+    times. DataError naming `source`: the unit cannot be found, time goes back, all samples
+    share one time, fewer than 2 samples are left, or a step between kept samples is longer
+    than `max_gap_s` (interpolating across it would invent the motion).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    unit, measured = None, float("nan")
+    if times is None:
+        seconds = np.arange(len(values)) / rate_hz
+    else:
+        times = np.asarray(times, dtype=np.float64)
+        steps = np.diff(times)
+        if not np.any(steps > 0):
+            raise DataError(f"{source}: all {len(times)} rows share one time in column {column!r}")
+        step = float(np.median(steps[steps > 0]))
+        try:
+            unit, _ = time_unit(step, str(column), requested, named, rate_hz)
+        except DataError as error:
+            raise DataError(f"{source}: {error}") from None
+        seconds = (times - times[0]) * TIME_UNITS[unit]
+        measured = 1.0 / (step * TIME_UNITS[unit])
+    seconds, values, glitches, repeats = timeseries.clean(seconds, values, limit, source)
+    gap = timeseries.check_gap(seconds, seconds[0], seconds[-1], max_gap_s, source)
+    grid = timeseries.regular_grid(0.0, seconds[-1] - seconds[0], rate_hz)
+    samples = timeseries.on_grid(seconds - seconds[0], values, grid)
+    return Regridded(samples, measured, unit, glitches, repeats, gap)

@@ -91,7 +91,7 @@ def pretrain_simclr(ctx: RunContext, modality: str) -> keras.Model:
     timer = StageTimer(ctx.run_dir, stage)
     batch_size, temperature, epochs = builders.pretrain_settings(config, modality)
     windows = getattr(ctx.splits.pretrain, modality)
-    augmenter = builders.build_augmenters(config, (modality,))[modality]
+    augmenter = builders.build_augmenters(config, (modality,), ctx.splits.pretrain)[modality]
     dataset = simclr_dataset(windows, augmenter, batch_size, seed=config.runtime.seed)
     with ctx.strategy.scope():
         encoder = builders.build_encoder(config, modality, ctx.splits.pretrain)
@@ -112,7 +112,7 @@ def pretrain_cmc(ctx: RunContext) -> dict[str, keras.Model]:
         return {m: keras.models.load_model(p) for m, p in paths.items()}
     timer = StageTimer(ctx.run_dir, stage)
     train = ctx.splits.pretrain
-    augmenters = builders.build_augmenters(config, ("inertial", "skeleton"))
+    augmenters = builders.build_augmenters(config, ("inertial", "skeleton"), train)
     dataset = cmc_dataset(train.inertial, train.skeleton, augmenters["inertial"],
                           augmenters["skeleton"], config.pretrain.batch_size,
                           seed=config.runtime.seed)
@@ -204,7 +204,8 @@ def finetune(ctx: RunContext, encoders: dict[str, keras.Model], stage: str = "fi
         fitted.compile(optimizer=keras.optimizers.Adam(section.learning_rate),
                        jit_compile=config.runtime.jit_compile)
     inputs = _encoded if on_features else _windows
-    augmenters = builders.build_augmenters(config, tuple(sorted(encoders))) if augment else None
+    augmenters = (builders.build_augmenters(config, tuple(sorted(encoders)), splits.train)
+                  if augment else None)
     train = labeled_dataset(inputs(encoders, splits.train), splits.train.labels,
                             section.batch_size, seed=config.runtime.seed, shuffle=True,
                             augmenters=augmenters)

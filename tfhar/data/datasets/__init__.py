@@ -2,37 +2,42 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 from collections.abc import Callable
 from pathlib import Path
 
-from tfhar.data.datasets import berkeley_mhad, synthetic, utd_mhad
 from tfhar.data.errors import DataError
 from tfhar.data.record import Record
 
-# Each loader is `load(root, *, option=default, ...) -> Record`.
-_LOADERS: dict[str, Callable[..., Record]] = {
-    utd_mhad.NAME: utd_mhad.load,
-    berkeley_mhad.NAME: berkeley_mhad.load,
-    synthetic.NAME: synthetic.load,
+# Dataset name -> its module in tfhar.data.datasets, imported when first used. Each module has
+# `load(root, *, option=default, ...) -> Record`.
+_MODULES: dict[str, str] = {
+    "utd_mhad": "utd_mhad",
+    "berkeley_mhad": "berkeley_mhad",
+    "mmact": "mmact",
+    "folder": "folder",
+    "synthetic": "synthetic",
 }
-# Datasets with official archives: name -> (base URL, folder -> expected file names).
-_DOWNLOADS: dict[str, tuple[str, Callable[[], dict[str, tuple[str, ...]]]]] = {
-    utd_mhad.NAME: (utd_mhad.BASE_URL, utd_mhad.expected_files),
-}
+# Datasets with official archives (their modules define BASE_URL and expected_files()).
+_DOWNLOADS = ("utd_mhad",)
+
+
+def _module(name: str):
+    return importlib.import_module(f"tfhar.data.datasets.{_MODULES[name]}")
 
 
 def available_datasets() -> tuple[str, ...]:
     """Names accepted by `load`, sorted."""
-    return tuple(sorted(_LOADERS))
+    return tuple(sorted(_MODULES))
 
 
 def get_loader(name: str) -> Callable[..., Record]:
     """The loader registered as `name`; DataError listing the known names otherwise."""
-    if name not in _LOADERS:
+    if name not in _MODULES:
         raise DataError(f"unknown dataset {name!r}; available: {', '.join(available_datasets())}")
-    return _LOADERS[name]
+    return _module(name).load
 
 
 def loader_options(name: str) -> dict[str, object]:
@@ -47,8 +52,8 @@ def download_info(name: str) -> tuple[str, dict[str, tuple[str, ...]]]:
     if name not in _DOWNLOADS:
         downloadable = ", ".join(sorted(_DOWNLOADS))
         raise DataError(f"dataset {name!r} has nothing to download (downloadable: {downloadable})")
-    base_url, expected_files = _DOWNLOADS[name]
-    return base_url, expected_files()
+    module = _module(name)
+    return module.BASE_URL, module.expected_files()
 
 
 def default_root(name: str) -> Path:
