@@ -76,9 +76,9 @@ def test_monitor_val_loss_picks_the_checkpoint_of_the_lowest_validation_loss(
     monitored = []
 
     class Spy(tfhar.experiment.stages.TrackedCheckpoint):
-        def __init__(self, weights, record, monitor, mode):
+        def __init__(self, weights, record, monitor, mode, **kwargs):
             monitored.append(monitor)
-            super().__init__(weights, record, monitor, mode)
+            super().__init__(weights, record, monitor, mode, **kwargs)
 
     monkeypatch.setattr(tfhar.experiment.stages, "TrackedCheckpoint", Spy)
     run = train_cli(tmp_path / "val_loss", "--config", smoke_config("simclr_inertial"), *tiny,
