@@ -1,5 +1,5 @@
 """The folder dataset's rules for messy recordings: what is re-gridded, what is left out with a
-counted warning and what is an error (docs/notes/folder.md, "Messy recordings").
+counted warning and what is an error (docs/your_data.md, "Messy recordings").
 
 The channels are linear in time (see test_folder.py), so every repair that only moves samples
 in time keeps the windows equal to the line on the declared-rate grid.

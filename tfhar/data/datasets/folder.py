@@ -6,8 +6,10 @@
     DIR/skeleton/<sequence>.npy  float (T, J, D), D = 2 or 3
 
 dataset.yaml and labels.csv are read and checked by `folder_spec`; this module reads the
-recordings. docs/notes/folder.md documents every key and each rule for messy recordings with its
+recordings. docs/your_data.md documents every key and each rule for messy recordings with its
 threshold.
+A little over 300 lines: every repair, skip and refusal rule for messy recordings is
+here, each with its own message.
 """
 
 from __future__ import annotations
@@ -280,7 +282,7 @@ def load(
     cache_dir: str | None = None,
     on_error: str = "raise",
 ) -> Record:
-    """Load a folder dataset (docs/notes/folder.md): inertial (N, window_length, C) in
+    """Load a folder dataset (docs/your_data.md): inertial (N, window_length, C) in
     dataset.yaml's channel order and units, skeleton (N, window_length, J, D) normalized as
     dataset.yaml says; labels index the sorted label strings (`class_names`); rows in
     labels.csv order.
