@@ -15,11 +15,11 @@ import math
 import tensorflow as tf
 
 from tfhar.augment.batching import batched, split_seed, static_dim
+from tfhar.validation import check_int
 
 
 def _check_int(value: object, minimum: int, name: str, param: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}: {param} must be an integer >= {minimum}, got {value!r}")
+    check_int(f"{name}: {param}", value, low=minimum)
 
 
 def _channel_groups(window: tf.Tensor, group_size: int, name: str) -> int:

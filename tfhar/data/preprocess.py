@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from tfhar.validation import check_int
+
 
 def resample(x: np.ndarray, length: int, axis: int = 0) -> np.ndarray:
     """FFT-resample `x` to `length` steps along `axis` with `scipy.signal.resample`.
 
     x: (T, ...) with time on `axis` -> float64 of the same shape with `length` steps there.
     """
-    if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < 1:
-        raise ValueError(f"resample: length must be a positive integer, got {length!r}")
+    check_int("resample: length", length)
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 0 or x.shape[axis] < 1:
         raise ValueError(f"resample: need at least one step on axis {axis}, got shape {x.shape}")
@@ -67,8 +68,7 @@ def window_starts(num_samples: int, length: int, hop: int) -> np.ndarray:
     num_samples < length. ValueError when `length` or `hop` is not a positive integer.
     """
     for name, value in (("length", length), ("hop", hop)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"window_starts: {name} must be a positive integer, got {value!r}")
+        check_int(f"window_starts: {name}", value)
     return np.arange(0, max(int(num_samples) - int(length) + 1, 0), int(hop), dtype=np.int64)
 
 
