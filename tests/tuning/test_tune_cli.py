@@ -121,3 +121,32 @@ def test_hyperband_budget_sets_the_longest_stage():
                        SearchSpace.parse({"finetune.learning_rate": {"values": [0.01]}}),
                        None, Path("."), None)
     assert supervised.trial_values({"finetune.learning_rate": 0.01}, 3)["finetune.epochs"] == 3
+
+
+def test_pipeline_trains_the_best_config_over_seeds(searched, tmp_path):
+    from pipelines import tuned
+
+    out = tmp_path / "results"
+    assert tuned.main(["--project", str(searched), "--out", str(out), "--seeds", "2",
+                       "--runs-dir", str(tmp_path / "runs")]) == 0
+    assert {"trials.csv", "best.yaml", "search.png", "best.csv", "best_runs.csv",
+            ".tfhar.json"} <= {p.name for p in out.iterdir()}
+    runs = pd.read_csv(out / "best_runs.csv")
+    best = pd.read_csv(out / "best.csv").iloc[0]
+    trials = pd.read_csv(searched / "trials.csv")
+    assert list(runs.seed) == [0, 1] and best.seeds == 2
+    assert best.cv_score == pytest.approx(100 * trials.score.max())
+    assert best.test_mean == pytest.approx(runs.accuracy.mean())
+    # Again: the runs are reused, nothing trains.
+    assert tuned.main(["--project", str(searched), "--out", str(out), "--seeds", "2",
+                       "--runs-dir", str(tmp_path / "runs"), "--existing-only"]) == 0
+    assert pd.read_csv(out / "best_runs.csv").equals(runs)
+
+
+def test_pipeline_refuses_a_folder_that_is_not_a_search(tmp_path, capsys):
+    from pipelines import tuned
+
+    (tmp_path / "mine").mkdir()
+    assert tuned.main(["--project", str(tmp_path / "mine"), "--out",
+                       str(tmp_path / "out")]) == 2
+    assert "not a finished tfhar-tune search" in capsys.readouterr().err
