@@ -53,6 +53,7 @@ setup(
             "tfhar-predict=tfhar.predict:main",
             "tfhar-data=tfhar.data.__main__:main",
             "tfhar-tune=tfhar.tune:main",
+            "tfhar-evaluate-stream=tfhar.evaluate_stream:main",
         ],
     },
 )

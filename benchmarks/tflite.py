@@ -47,24 +47,30 @@ def main(argv: list[str] | None = None) -> int:
     import tensorflow as tf
 
     from tfhar.config import load_config
+    from tfhar.data.preprocess import resample
     from tfhar.experiment import load_splits
+    from tfhar.predict import read_metadata
     from tfhar.tflite_utils import LiteRTModel
 
     meta = json.loads((folder / "metadata.json").read_text())
     test = load_splits(load_config(folder / "config.yaml")).test
-    window = test.inertial[0]
+    first = next(iter(meta["model"]["files"].values()))
+    info = read_metadata(folder / first)  # What the models take: windows or raw samples.
+    inputs = test.inertial if info.raw_samples is None else resample(
+        test.inertial, info.raw_samples, axis=1).astype(np.float32)
+    window = inputs[0]
     rows = []
     sizes = {}
     for fmt, name in meta["model"]["files"].items():
-        model = LiteRTModel(folder / name, num_threads=1)
-        accuracy = float(np.mean(model.predict(test.inertial).argmax(1) == test.labels))
+        model = LiteRTModel(folder / name, num_threads=1, standardization=info.standardization)
+        accuracy = float(np.mean(model.predict(inputs).argmax(1) == test.labels))
         sizes[fmt] = (folder / name).stat().st_size
         latency = median_latency_ms(model.predict_one, window, args.runs, args.warmup)
         rows.append((f"LiteRT {fmt}", sizes[fmt] / 1024, latency, accuracy))
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     served = tf.saved_model.load(str(folder / "saved_model"))  # `serve` needs it alive.
-    probabilities = served.serve(tf.constant(test.inertial)).numpy()
+    probabilities = served.serve(tf.constant(inputs)).numpy()
     keras_latency = median_latency_ms(lambda w: served.serve(tf.constant(w[None])), window,
                                       args.runs, args.warmup)
     saved_size = sum(p.stat().st_size for p in (folder / "saved_model").rglob("*")

@@ -14,6 +14,8 @@ import pandas as pd
 
 from tfhar.files import write_text
 
+from .table1 import number
+
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 NAMES = {"utd_mhad": "UTD-MHAD", "berkeley_mhad": "Berkeley-MHAD"}
 
@@ -25,9 +27,9 @@ def _table1(folder: Path, name: str) -> list[str]:
              f"{seeds} seeds; the checkpoint tested is chosen on the validation subject):", "",
              "| model | tfhar | paper | gap | authors' code |", "|---|---|---|---|---|"]
     for r in table.itertuples():
-        authors = "-" if pd.isna(r.authors_code) else f"{r.authors_code:.2f}"
         lines.append(f"| {r.model} | {r.mean_accuracy:.2f} +- {r.std_accuracy:.2f} | "
-                     f"{r.paper:.2f} | {r.mean_accuracy - r.paper:+.2f} | {authors} |")
+                     f"{number(r.paper)} | {number(r.mean_accuracy - r.paper, sign=True)} | "
+                     f"{number(r.authors_code)} |")
     return lines + [""]
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from tfhar.files import write_text
 
-from .table1 import ROWS
+from .table1 import ROWS, number
 from .variants import VALIDATION, rule, table_lines
 
 COMMAND = ("python -m pipelines.report --results pipelines/results --out docs/experiments.md "
@@ -104,8 +104,8 @@ def table1_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
              "|---|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
         lines.append(f"| {r.model} | {r.seeds} | {r.mean_accuracy:.2f} +- {r.std_accuracy:.2f} "
-                     f"| {_pct(val.get(r.model))} | {r.paper:.2f} "
-                     f"| {r.mean_accuracy - r.paper:+.2f} | {_pct(r.authors_code)} "
+                     f"| {_pct(val.get(r.model))} | {number(r.paper)} "
+                     f"| {number(r.mean_accuracy - r.paper, sign=True)} | {_pct(r.authors_code)} "
                      f"| {r.wall_time_s / 60:.1f} min |")
     lines += ["", "Per seed, test (validation) accuracy:", "",
               "| model | " + " | ".join(f"seed {s}" for s in sorted(runs.seed.unique())) + " |",
@@ -117,7 +117,8 @@ def table1_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
     lines += ["", "Where the rows stand:", ""]
     for r in table.itertuples():
         gap = r.mean_accuracy - r.paper
-        text = (f"- {r.model}: {abs(gap):.2f} points {'above' if gap >= 0 else 'below'} the "
+        text = (f"- {r.model}: not in the paper" if pd.isna(r.paper) else
+                f"- {r.model}: {abs(gap):.2f} points {'above' if gap >= 0 else 'below'} the "
                 f"paper ({r.paper:.2f})")
         if r.seeds > 1 and abs(gap) <= r.std_accuracy:
             text += ", within one standard deviation of the seeds"

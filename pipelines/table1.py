@@ -34,7 +34,8 @@ from .common import (
     write_results,
 )
 
-# model -> (config stem, paper UTD-MHAD accuracy, the authors' later code's accuracy)
+# model -> (config stem, paper UTD-MHAD accuracy, the authors' later code's accuracy); None
+# where there is no number (CMC-CMKM is the authors' follow-up, not in the paper).
 ROWS = {
     "utd_mhad": {
         "inertial supervised": ("supervised_inertial", 78.84, 76.74),
@@ -44,6 +45,7 @@ ROWS = {
         "multimodal supervised": ("supervised_multimodal", 90.93, 97.21),
         "simclr fusion": ("simclr_fusion", 94.88, None),
         "cmc": ("cmc", 93.82, 96.04),
+        "cmc-cmkm": ("cmc_cmkm", None, 97.67),
     },
     # The six accelerometers only: the motion-capture skeletons are not available here.
     "berkeley_mhad": {
@@ -109,10 +111,17 @@ def summarize(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
             "model": model, "seeds": len(chosen),
             "mean_accuracy": round(chosen.accuracy.mean(), 2),
             "std_accuracy": round(chosen.accuracy.std(ddof=1), 2) if len(chosen) > 1 else 0.0,
-            "paper": paper, "authors_code": authors,
+            "paper": float("nan") if paper is None else paper, "authors_code": authors,
             "wall_time_s": round(chosen.wall_time_s.sum(), 1),
         })
     return pd.DataFrame(table)
+
+
+def number(value: float | None, sign: bool = False) -> str:
+    """A percentage with two decimals (and its sign with `sign`), or "-" where there is none."""
+    if value is None or pd.isna(value):
+        return "-"
+    return f"{value:+.2f}" if sign else f"{value:.2f}"
 
 
 def markdown(table: pd.DataFrame, dataset: str) -> str:
@@ -120,11 +129,10 @@ def markdown(table: pd.DataFrame, dataset: str) -> str:
              "| model | seeds | ours | paper | gap to paper | authors' code | wall time |",
              "|---|---|---|---|---|---|---|"]
     for row in table.itertuples():
-        authors = "-" if pd.isna(row.authors_code) else f"{row.authors_code:.2f}"
         lines.append(
             f"| {row.model} | {row.seeds} | {row.mean_accuracy:.2f} +- {row.std_accuracy:.2f} "
-            f"| {row.paper:.2f} | {row.mean_accuracy - row.paper:+.2f} | {authors} "
-            f"| {row.wall_time_s / 60:.1f} min |")
+            f"| {number(row.paper)} | {number(row.mean_accuracy - row.paper, sign=True)} "
+            f"| {number(row.authors_code)} | {row.wall_time_s / 60:.1f} min |")
     lines += ["", "Wall time: summed over seeds on the machine that ran the pipeline; the "
               "simclr fusion row reuses the SimCLR rows' encoders, so its time is fine-tuning "
               "only."]

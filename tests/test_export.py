@@ -4,7 +4,8 @@ Two tiny synthetic runs are trained once for the module: SimCLR on the inertial 
 pre-training epoch, then its encoder fine-tuned with the labels, which makes the classifier
 confident enough for int8 to keep its decisions: a barely trained classifier ties many
 windows, and any rounding flips those), and CMC on both modalities started from given frozen
-encoders so that only its fusion classifier is trained.
+encoders so that only its fusion classifier is trained. The SimCLR run is also exported with
+raw samples in, standardization inside and the fully integer int8_full format.
 """
 
 import json
@@ -14,15 +15,17 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
+import scipy.signal
 import tensorflow as tf
 
 import tfhar.models  # noqa: F401  (registers the custom layers)
-from tfhar import export, tflite_utils, train
+from tfhar import export, predict, tflite_utils, train
 from tfhar.config import config_hash, dump_config, load_config
 from tfhar.experiment import load_splits
 from tfhar.experiment.run_directory import write_marker
-from tfhar.models import build_hcn_encoder
+from tfhar.models import build_hcn_encoder, phone
 from tfhar.tflite_utils import LiteRTModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,11 +59,14 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     assert train.main(args + _sets(FAST + given)) == 0
     for name, run_dir in runs.items():
         assert export.main(["--run-dir", str(run_dir), "--out", str(root / "exports" / name)]) == 0
+    assert export.main(["--run-dir", str(runs["simclr"]), "--out", str(root / "exports" / "raw"),
+                        "--raw-input", "--standardize",
+                        "--formats", "float32,int8,int8_full"]) == 0
     return runs
 
 
 def _out(runs: dict[str, Path], name: str) -> Path:
-    return runs[name].parent / "exports" / name
+    return runs["simclr"].parent / "exports" / name
 
 
 def _test_split(run_dir: Path):
@@ -70,7 +76,9 @@ def _test_split(run_dir: Path):
 @pytest.mark.parametrize("name", ["simclr", "cmc"])
 def test_bundle_files_and_metadata(runs, name):
     out = _out(runs, name)
-    for fmt in tflite_utils.FORMATS:
+    assert sorted(p.name for p in out.glob("*.tflite")) == [
+        f"model_{fmt}.tflite" for fmt in sorted(tflite_utils.DEFAULT_FORMATS)]
+    for fmt in tflite_utils.DEFAULT_FORMATS:
         assert (out / f"model_{fmt}.tflite").stat().st_size > 0
     assert (out / "saved_model" / "saved_model.pb").is_file()
     config = load_config(out / "config.yaml")
@@ -80,6 +88,8 @@ def test_bundle_files_and_metadata(runs, name):
     assert (out / "labels.txt").read_text().splitlines() == list(test.class_names)
     assert meta["class_names"] == list(test.class_names)
     assert meta["model"]["input"]["shape"] == [1, 50, 6]
+    assert meta["model"]["input"]["kind"] == "window"
+    assert meta["standardization"] is None and "integer_io" not in meta["model"]
     assert meta["window"] == {"steps": 50, "duration_s": 3.0, "raw_samples": 150}
     assert meta["raw_rate_hz"] == 50.0
     assert meta["channels"]["names"] == list(test.channel_names)
@@ -147,6 +157,127 @@ def test_multimodal_run_gets_an_inertial_classifier(runs):
     kernel = encoder.get_layer("conv1").kernel.numpy()
     assert any(np.array_equal(v.numpy(), kernel) for v in served.variables
                if tuple(v.shape) == kernel.shape)
+
+
+def _raw_windows(windows: np.ndarray) -> np.ndarray:
+    """Windows (N, 50, C) stretched to their 150 raw samples, with noise as a sensor has."""
+    raw = scipy.signal.resample(windows, 150, axis=1)
+    noise = np.random.default_rng(0).normal(0.0, 0.05, raw.shape) * raw.std((0, 1))
+    return (raw + noise).astype(np.float32)
+
+
+def test_raw_input_model_matches_scipy_resampling_then_the_window_model(runs):
+    window_out, raw_out = _out(runs, "simclr"), _out(runs, "raw")
+    raw = _raw_windows(_test_split(runs["simclr"]).inertial)
+    windows = scipy.signal.resample(raw, 50, axis=1).astype(np.float32)
+    served = {o: tf.saved_model.load(str(o / "saved_model")) for o in (window_out, raw_out)}
+    reference = served[window_out].serve(tf.constant(windows)).numpy()
+    keras_raw = served[raw_out].serve(tf.constant(raw)).numpy()
+    litert_raw = LiteRTModel(raw_out / "model_float32.tflite").predict(raw)
+    litert_windows = LiteRTModel(window_out / "model_float32.tflite").predict(windows)
+    assert np.max(np.abs(keras_raw - reference)) <= 1e-4
+    assert np.max(np.abs(litert_raw - reference)) <= 1e-4
+    assert np.max(np.abs(litert_raw - litert_windows)) <= 1e-4
+
+
+def test_raw_input_metadata_and_report(runs):
+    out = _out(runs, "raw")
+    meta = json.loads((out / "metadata.json").read_text())
+    report = json.loads((out / "report.json").read_text())
+    train_windows = load_splits(load_config(runs["simclr"] / "config.yaml")).train.inertial
+    assert meta["model"]["input"] == {"name": "inertial", "shape": [1, 150, 6],
+                                      "dtype": "float32", "kind": "raw_samples"}
+    assert meta["window"] == {"steps": 50, "duration_s": 3.0, "raw_samples": 150}
+    assert "150 raw samples" in meta["preprocessing"]["resample"]
+    stats = meta["standardization"]
+    assert stats["inside_model"] is True
+    np.testing.assert_allclose(stats["mean"], train_windows.mean((0, 1)), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(stats["std"], train_windows.std((0, 1)), rtol=1e-4)
+    assert report["failures"] == [] and report["formats"]["float32"]["max_abs_diff"] <= 1e-4
+    assert report["test_inputs"] == "test windows FFT-resampled to 150 raw samples"
+
+
+def test_fully_integer_model_has_no_float_operator_and_keeps_the_int8_limits(runs):
+    out = _out(runs, "raw")
+    meta = json.loads((out / "metadata.json").read_text())
+    report = json.loads((out / "report.json").read_text())
+    row = report["formats"]["int8_full"]
+    content = (out / "model_int8_full.tflite").read_bytes()
+    assert tflite_utils.float_operators(content, strict=True) == {} == row["float_operators"]
+    assert tflite_utils.float_operators((out / "model_int8.tflite").read_bytes(), strict=True)
+    assert row["top1_agreement"] >= 0.98
+    assert row["accuracy"] >= report["keras_accuracy"] - 0.01
+    # Fed by hand from metadata.json alone, as an app (or a microcontroller) would.
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=content)
+    interpreter.allocate_tensors()
+    (given,), (taken,) = interpreter.get_input_details(), interpreter.get_output_details()
+    io = meta["model"]["integer_io"]
+    assert io["file"] == "model_int8_full.tflite" and meta["model"]["files"]["int8_full"]
+    assert given["dtype"] == taken["dtype"] == np.int8 and list(given["shape"]) == [1, 150, 6]
+    mean, std = (np.array(meta["standardization"][k], np.float32) for k in ("mean", "std"))
+    raw = _raw_windows(_test_split(runs["simclr"]).inertial[:8])
+    by_hand = []
+    for x in raw:
+        q = np.clip(np.round((x - mean) / std / io["input"]["scale"])
+                    + io["input"]["zero_point"], -128, 127).astype(np.int8)
+        interpreter.set_tensor(given["index"], q[None])
+        interpreter.invoke()
+        out_q = interpreter.get_tensor(taken["index"])[0].astype(np.float32)
+        by_hand.append((out_q - io["output"]["zero_point"]) * io["output"]["scale"])
+    model = LiteRTModel(out / "model_int8_full.tflite", standardization=(mean, std))
+    np.testing.assert_allclose(model.predict(raw), np.array(by_hand), atol=1e-6)
+
+
+@pytest.mark.parametrize("fmt, min_agreement, atol", [("float32", 1.0, 2e-4),
+                                                       ("int8_full", 0.9, 0.25)])
+def test_predict_feeds_raw_and_integer_models(runs, tmp_path, fmt, min_agreement, atol):
+    test = _test_split(runs["simclr"])
+    picked = np.arange(0, len(test), 12)
+    raw = scipy.signal.resample(test.inertial[picked], 150, axis=1).reshape(-1, 6)
+    frame = pd.DataFrame(raw, columns=list(test.channel_names))
+    frame.insert(0, "time", np.arange(len(raw)) / 50.0)
+    frame.to_csv(tmp_path / "recording.csv", index=False)
+    tables = {}
+    for name, model in (("window", _out(runs, "simclr") / "model_float32.tflite"),
+                        ("raw", _out(runs, "raw") / f"model_{fmt}.tflite")):
+        assert predict.main(["--model", str(model), "--input", str(tmp_path / "recording.csv"),
+                             "--output", str(tmp_path / f"{name}.csv")]) == 0
+        tables[name] = pd.read_csv(tmp_path / f"{name}.csv")
+    window, raw_table = tables["window"], tables["raw"]
+    assert len(raw_table) == len(window) == 2 * len(picked) - 1
+    np.testing.assert_allclose(raw_table["start_s"], window["start_s"])
+    assert np.mean(raw_table["label"] == window["label"]) >= min_agreement
+    np.testing.assert_allclose(raw_table["probability"], window["probability"], atol=atol)
+
+
+@pytest.mark.parametrize("num_samples, steps", [(150, 50), (37, 50), (50, 50), (151, 50)])
+def test_resample_matrix_is_scipy_resample(num_samples, steps):
+    x = np.random.default_rng(0).normal(size=(num_samples, 3))
+    np.testing.assert_allclose(phone.resample_matrix(num_samples, steps) @ x,
+                               scipy.signal.resample(x, steps, axis=0), atol=1e-12)
+
+
+def test_standardized_encoder_gives_the_same_features():
+    from tfhar.models import build_cnn_transformer_encoder
+
+    encoder = build_cnn_transformer_encoder(filters=(8, 16), num_layers=1, feedforward_dim=16,
+                                            reduction="mean")
+    rng = np.random.default_rng(0)
+    units = np.array([0.3, 0.2, 0.4, 80.0, 15.0, 60.0])
+    x = (rng.normal(size=(4, 50, 6)) * units + [0.0, 1.0, 0.0, -1.0, 1.0, 0.5]).astype("float32")
+    mean, std = phone.channel_statistics(x)
+    folded = phone.standardized_encoder(encoder, mean, std)
+    assert "conv1_standardized" in [layer.name for layer in folded.layers]
+    np.testing.assert_allclose(folded((x - mean) / std), encoder(x), rtol=1e-4, atol=1e-4)
+
+
+def test_standardized_input_needs_a_convolution_first():
+    inputs = keras.Input((50, 6))
+    model = keras.Model(inputs, keras.layers.Dense(4)(inputs))
+    with pytest.raises(ValueError, match="zero padding and a convolution"):
+        phone.standardized_encoder(model, np.zeros(6), np.ones(6))
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -240,8 +371,8 @@ def test_float32_copy_of_a_mixed_precision_encoder():
                                        reduction="mean")
     finally:
         keras.config.set_dtype_policy("float32")
-    copy = export.float32_copy(mixed)
-    assert export.float32_copy(copy) is copy
+    copy = phone.float32_copy(mixed)
+    assert phone.float32_copy(copy) is copy
     assert copy(windows).dtype == "float32"
     np.testing.assert_allclose(copy(windows), mixed(windows), atol=0.05)
 

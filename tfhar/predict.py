@@ -16,11 +16,16 @@ is cut there and each contiguous segment windowed alone, so no window spans a ga
 and a time column, the two must agree within 10%; --rate is then the rate used.
 
 Windows of the model's duration D are cut every --hop seconds (default D/2), FFT-resampled to
-the model's steps as in training, and classified with LiteRT. The rate used and where it came
-from, and each gap, are printed first. One row per window (start_s, end_s, label, probability;
-seconds from the recording's first sample) and one per gap (label "(no data)", from the end of
-the last sample before it to the first sample after it) go to --output (or the screen), followed
-by the predicted segments: consecutive windows with the same label merged, never across a gap.
+the model's steps as in training, and classified with LiteRT. A model exported with --raw-input
+(its metadata.json says `"kind": "raw_samples"`) resamples inside: it gets each window's raw
+samples as they are, or FFT-resampled to its number of raw samples when the recording's rate
+is not the model's. A fully integer model (int8 input and output) gets each window
+standardized with its metadata's statistics and quantized with its input scale and zero
+point. The rate used and where it came from, and each gap, are printed first. One row per
+window (start_s, end_s, label, probability; seconds from the recording's first sample) and one
+per gap (label "(no data)", from the end of the last sample before it to the first sample after
+it) go to --output (or the screen), followed by the predicted segments: consecutive windows
+with the same label merged, never across a gap.
 """
 
 from __future__ import annotations
@@ -47,11 +52,22 @@ class PredictError(ValueError):
 
 @dataclass(frozen=True)
 class ModelInfo:
+    """What metadata.json says a model takes. raw_samples: the raw samples per window a
+    raw-input model takes (None: the model takes `window_steps` resampled steps);
+    standardization: (mean (C,), std (C,)) that integer-input models need, or None."""
+
     class_names: tuple[str, ...]
     channel_names: tuple[str, ...]
     window_steps: int
     duration_s: float
     raw_rate_hz: float
+    raw_samples: int | None = None
+    standardization: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+
+    @property
+    def input_steps(self) -> int:
+        """Time steps of the model's input: raw samples or resampled steps."""
+        return self.raw_samples or self.window_steps
 
 
 @dataclass(frozen=True)
@@ -100,9 +116,14 @@ def read_metadata(model_path: Path) -> ModelInfo:
                            "`python -m tfhar.export`")
     try:
         meta = json.loads(path.read_text())
+        raw = meta["model"]["input"].get("kind") == "raw_samples"
+        stats = meta.get("standardization")
         info = ModelInfo(tuple(meta["class_names"]), tuple(meta["channels"]["names"]),
                          int(meta["window"]["steps"]), float(meta["window"]["duration_s"]),
-                         float(meta["raw_rate_hz"]))
+                         float(meta["raw_rate_hz"]),
+                         int(meta["model"]["input"]["shape"][1]) if raw else None,
+                         (tuple(map(float, stats["mean"])), tuple(map(float, stats["std"])))
+                         if stats else None)
     except (ValueError, KeyError, TypeError) as error:
         raise PredictError(f"{path}: not a tfhar.export metadata file ({error!r})") from None
     if info.duration_s <= 0 or info.raw_rate_hz <= 0 or not info.class_names:
@@ -115,11 +136,11 @@ def load_model(model_path: Path, info: ModelInfo):
     from tfhar.tflite_utils import LiteRTModel
 
     try:
-        model = LiteRTModel(model_path)
+        model = LiteRTModel(model_path, standardization=info.standardization)
     except (ValueError, RuntimeError) as error:
         raise PredictError(f"--model {str(model_path)!r}: cannot load it with LiteRT: "
                            f"{str(error).splitlines()[0]}") from None
-    expected = (1, info.window_steps, len(info.channel_names))
+    expected = (1, info.input_steps, len(info.channel_names))
     if model.input_shape != expected or model.num_outputs != len(info.class_names):
         raise PredictError(f"{model_path}: takes {model.input_shape} and gives "
                            f"{model.num_outputs} outputs; its metadata.json says {expected} "
@@ -217,13 +238,29 @@ def window_plan(recording: Recording, duration_s: float, hop_s: float
     return window, starts, gaps, notes
 
 
+def model_input(info: ModelInfo, samples: np.ndarray) -> np.ndarray:
+    """One window's raw samples (W, C) -> what the model takes (info.input_steps, C) float32:
+    FFT-resampled to the model's steps, or for a raw-input model the samples themselves
+    (resampled to its raw samples only when W differs: a recording at another rate)."""
+    if info.raw_samples and len(samples) == info.raw_samples:
+        return np.asarray(samples, np.float32)
+    return preprocess.resample(samples, info.input_steps).astype(np.float32)
+
+
+def classify(model, info: ModelInfo, samples: np.ndarray, window: int, starts: np.ndarray
+             ) -> np.ndarray:
+    """(len(starts), K) outputs of `model.predict_one` on the windows samples[s : s + window]."""
+    outputs = [model.predict_one(model_input(info, samples[start : start + window]))
+               for start in starts]
+    return np.stack(outputs) if outputs else np.zeros((0, len(info.class_names)), np.float32)
+
+
 def predict_windows(model, info: ModelInfo, recording: Recording, window: int,
                     starts: np.ndarray, gaps: list[tuple[float, float]]) -> pd.DataFrame:
     """One row per window and per gap, in time order: start_s, end_s, label, probability."""
     rows = [(start_s, end_s, GAP_LABEL, np.nan) for start_s, end_s in gaps]
-    for start in starts:
-        x = preprocess.resample(recording.samples[start : start + window], info.window_steps)
-        probabilities = model.predict_one(x.astype(np.float32))
+    outputs = classify(model, info, recording.samples, window, starts)
+    for start, probabilities in zip(starts, outputs, strict=True):
         best = int(np.argmax(probabilities))
         rows.append((float(recording.times[start]),
                      float(recording.times[start + window - 1]) + 1 / recording.rate_hz,

@@ -29,7 +29,13 @@ from tfhar.config import (
     shipped_configs,
 )
 from tfhar.data import DataError
-from tfhar.experiment.run_directory import OwnershipError, RunDirectory, RunDirError
+from tfhar.experiment.run_directory import (
+    OwnershipError,
+    RunDirectory,
+    RunDirError,
+    WorkerRunDirectory,
+    cluster_task,
+)
 
 MAIN_CONFIG = "utd_mhad/cmc"
 
@@ -61,25 +67,54 @@ def default_run_dir(config: Config, config_name: str) -> Path:
 
 
 def check_given_encoders(config: Config, train) -> None:
-    """Load each `finetune.encoders` file once and check it fits the data, before any write."""
-    if not config.finetune.encoders:
+    """Load each given encoder file once (`finetune.encoders`, and the mining encoders of
+    `cmkm.encoders`) and check it fits the data, before any write."""
+    given = {f"finetune.encoders.{m}": (m, p) for m, p in config.finetune.encoders.items()}
+    if config.method == "cmc_cmkm":
+        given.update({f"cmkm.encoders.{m}": (m, p) for m, p in config.cmkm.encoders.items()})
+    if not given:
         return
     import keras
 
     import tfhar.models  # noqa: F401  (registers the custom layers for loading)
     from tfhar.builders import check_encoder_input
 
-    for modality, path in config.finetune.encoders.items():
+    for key, (modality, path) in given.items():
         try:
             encoder = keras.models.load_model(path)
         except Exception as error:  # Keras raises many types for a bad file.
-            raise ConfigError(f"finetune.encoders.{modality}: cannot load {path!r}: "
+            raise ConfigError(f"{key}: cannot load {path!r}: "
                               f"{(str(error).splitlines() or [type(error).__name__])[0]}"
                               ) from None
         try:
             check_encoder_input(encoder, modality, train, path)
         except ValueError as error:
-            raise ConfigError(f"finetune.encoders.{modality}: {error}") from None
+            raise ConfigError(f"{key}: {error}") from None
+
+
+def pretrain_windows(config: Config, train) -> int:
+    """How many windows pre-training sees: the training split's, or those of `pretrain.shards`
+    (checked to hold every pre-trained modality, shaped as the data's windows)."""
+    if not config.pretrain.shards:
+        return len(train)
+    from tfhar.data.shards import read_index
+
+    try:
+        index = read_index(config.pretrain.shards)
+    except DataError as error:
+        raise ConfigError(f"pretrain.shards: {error}") from None
+    for modality in pretrained_modalities(config):
+        held = index["modalities"].get(modality)
+        if held is None:
+            raise ConfigError(f"pretrain.shards: {config.pretrain.shards!r} holds "
+                              f"{', '.join(index['modalities'])} windows, not the {modality} "
+                              f"ones {config.method} pre-trains")
+        expected = tuple(getattr(train, modality).shape[1:])
+        if tuple(held["shape"]) != expected:
+            raise ConfigError(f"pretrain.shards: {modality} windows shaped "
+                              f"{tuple(held['shape'])}; the data's are {expected}, and the "
+                              "encoders are fine-tuned on those")
+    return int(index["count"])
 
 
 def check_models(config: Config, train) -> None:
@@ -99,16 +134,22 @@ def check_models(config: Config, train) -> None:
                               f"this data: {error}") from None
     batch_sizes = {}
     pretrained = pretrained_modalities(config)
-    if config.method == "cmc" and pretrained:
+    if config.method in ("cmc", "cmc_cmkm") and pretrained:
         batch_sizes["pretrain.batch_size"] = config.pretrain.batch_size
-    elif config.method in ("simclr", "simclr_fusion"):
-        for modality in pretrained:
+    # SimCLR per modality: the SimCLR methods, and the mining encoders cmc_cmkm pre-trains.
+    simclr = (pretrained if config.method in ("simclr", "simclr_fusion") else
+              [m for m in pretrained if m not in config.cmkm.encoders]
+              if config.method == "cmc_cmkm" else [])
+    if simclr:
+        for modality in simclr:
             override = getattr(config.pretrain, modality).batch_size
             key = "pretrain.batch_size" if override is None else f"pretrain.{modality}.batch_size"
             batch_sizes[key] = override or config.pretrain.batch_size
+    available = pretrain_windows(config, train)
+    where = "windows of pretrain.shards" if config.pretrain.shards else "training windows"
     for key, size in batch_sizes.items():
-        if size > len(train):
-            raise ConfigError(f"{key}: {size} is more than the {len(train)} training windows; "
+        if size > available:
+            raise ConfigError(f"{key}: {size} is more than the {available} {where}; "
                               "a contrastive batch must be full, lower it")
 
 
@@ -121,6 +162,14 @@ def main(argv: list[str] | None = None) -> int:
             print(dump_config(config), end="")
             return 0
         run_dir = RunDirectory(args.run_dir or default_run_dir(config, config_name))
+        strategy = None
+        if config.runtime.strategy == "multi_worker":
+            task = cluster_task()
+            if task is not None and not task.is_chief:  # Only the chief writes the run dir.
+                run_dir = WorkerRunDirectory(run_dir.path, task)
+            from tfhar.builders import build_strategy  # Before TensorFlow runs anything.
+
+            strategy = build_strategy("multi_worker")
         matches = functools.partial(matches_saved, config=config)
         run_dir.check_usable(matches, args.overwrite)
         from tfhar.experiment.data import load_splits
@@ -135,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     from tfhar.experiment.run import run
 
     try:
-        run(config, run_dir, splits, resume)
-    except DataError as error:
+        run(config, run_dir, splits, resume, strategy)
+    except (DataError, RunDirError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:

@@ -45,7 +45,8 @@ def _augments(spec: Any) -> bool:
 def pretrained_modalities(config: Config) -> tuple[str, ...]:
     """The modalities whose encoders this config pre-trains (not given in finetune.encoders)."""
     given = set(config.finetune.encoders)
-    if config.method == "supervised" or (config.method == "cmc" and len(given) == 2):
+    if config.method == "supervised" or (config.method in ("cmc", "cmc_cmkm")
+                                         and len(given) == 2):
         return ()
     return tuple(m for m in config.data.modalities if m not in given)
 
@@ -75,6 +76,13 @@ def _unused(config: Config) -> list[tuple[str, str]]:
         for modality in MODALITIES:
             unused(f"pretrain.{modality}", "method 'cmc' trains both encoders with "
                    "pretrain.batch_size, temperature and epochs")
+    if method != "cmc_cmkm":
+        unused("cmkm", f"method {method!r} mines no positives; cmc_cmkm does")
+    elif config.cmkm.positives == 0:
+        unused("cmkm.symmetric_positives", "cmkm.positives is 0: nothing is mined")
+    if method == "cmc_cmkm" and config.cmkm.intra_modal_negatives_weight == 0:
+        unused("cmkm.intra_modal_temperature", "cmkm.intra_modal_negatives_weight is 0: no "
+               "intra-modal terms")
     # Given encoders (finetune.encoders) were pre-trained elsewhere: the pre-training sections
     # may describe how, so they are kept as a record rather than refused.
     described = set(pretrained_modalities(config)) | set(config.finetune.encoders)
@@ -86,6 +94,8 @@ def _unused(config: Config) -> list[tuple[str, str]]:
         unused("model.fusion_hidden_dim", "it applies to the fusion of several modalities")
     if config.model.classifier == "linear":
         unused("model.classifier_hidden_dims", "model.classifier is linear")
+    if config.pretrain.shards is None:
+        unused("pretrain.shuffle_buffer", "it applies to pretrain.shards, which is not set")
     if config.data.label_fraction == 1.0:
         unused("data.label_fraction_seed", "data.label_fraction is 1 (every label is used)")
     return found
@@ -103,7 +113,8 @@ def validate(config: Config) -> Config:
         raise ConfigError(
             f"data.modalities: method 'simclr' pre-trains one modality, got {list(modalities)}; "
             "use simclr_fusion for both")
-    if config.method in ("cmc", "simclr_fusion") and set(modalities) != set(MODALITIES):
+    if (config.method in ("cmc", "cmc_cmkm", "simclr_fusion")
+            and set(modalities) != set(MODALITIES)):
         raise ConfigError(
             f"data.modalities: method {config.method!r} needs both inertial and skeleton, "
             f"got {list(modalities)}")
@@ -148,7 +159,23 @@ def _check_encoders(config: Config) -> None:
             raise ConfigError(f"finetune.encoders.{modality}: encoder file {path!r} not found")
     if config.finetune.encoders and config.method == "supervised":
         raise ConfigError("finetune.encoders: method 'supervised' trains its encoders from "
-                          "scratch; pre-trained encoders are for simclr, simclr_fusion and cmc")
-    if config.method == "cmc" and len(config.finetune.encoders) == 1:
-        raise ConfigError("finetune.encoders: method 'cmc' pre-trains both encoders together; "
-                          "give both inertial and skeleton, or neither")
+                          "scratch; pre-trained encoders are for simclr, simclr_fusion, cmc "
+                          "and cmc_cmkm")
+    if config.method in ("cmc", "cmc_cmkm") and len(config.finetune.encoders) == 1:
+        raise ConfigError(f"finetune.encoders: method {config.method!r} pre-trains both "
+                          "encoders together; give both inertial and skeleton, or neither")
+    _check_mining(config)
+
+
+def _check_mining(config: Config) -> None:
+    """cmkm.encoders name modalities and existing files; k neighbours exist in a batch."""
+    for modality, path in config.cmkm.encoders.items():
+        if modality not in MODALITIES:
+            raise ConfigError(f"cmkm.encoders.{modality}: unknown modality; "
+                              f"allowed: {', '.join(MODALITIES)}")
+        if not Path(path).is_file():
+            raise ConfigError(f"cmkm.encoders.{modality}: encoder file {path!r} not found")
+    if config.method == "cmc_cmkm" and config.cmkm.positives >= config.pretrain.batch_size:
+        raise ConfigError(f"cmkm.positives: {config.cmkm.positives} neighbours cannot be mined "
+                          f"among the other {config.pretrain.batch_size - 1} windows of a batch "
+                          f"(pretrain.batch_size {config.pretrain.batch_size}); lower it")

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from tfhar.augment.specs import DEFAULTS as AUGMENT_DEFAULTS
 
-METHODS = ("supervised", "simclr", "simclr_fusion", "cmc")
+METHODS = ("supervised", "simclr", "simclr_fusion", "cmc", "cmc_cmkm")
 MODALITIES = ("inertial", "skeleton")
 SEED_RANGE = (0, 2**32 - 1)  # What numpy and Keras accept as a seed.
 # Fields that change how a run reports or protects itself, never its results: they are left
@@ -106,6 +106,9 @@ class ModelConfig:
                                                      "classifier", item_low=1)
     fusion_hidden_dim: int = _field(256, "per-modality Dense width before the fusion (several "
                                     "modalities)", low=1)
+    sync_batchnorm: bool = _field(False, "BatchNorm statistics of the global batch, across the "
+                                  "replicas of runtime.strategy mirrored or multi_worker "
+                                  "(false: each replica's own batch and moving statistics)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,10 +132,44 @@ class PretrainConfig:
                               "by lr_factor", low=1)
     lr_factor: float = _field(0.5, "learning-rate factor on a plateau", low=0.0, high=1.0,
                               low_open=True, high_open=True)
+    shards: str | None = _field(None, "folder of TFRecord shards (python -m tfhar.data shard) "
+                                "streamed for pre-training instead of the training windows; "
+                                "fine-tuning still uses the data section (docs/distributed.md)")
+    shuffle_buffer: int = _field(10000, "windows held in the shuffle buffer when streaming "
+                                 "pretrain.shards", low=1)
     inertial: ModalityPretrainConfig = _section(ModalityPretrainConfig,
-                                                "SimCLR overrides for the inertial encoder")
+                                                "SimCLR overrides for the inertial encoder "
+                                                "(cmc_cmkm: its inertial mining encoder)")
     skeleton: ModalityPretrainConfig = _section(ModalityPretrainConfig,
-                                                "SimCLR overrides for the skeleton encoder")
+                                                "SimCLR overrides for the skeleton encoder "
+                                                "(cmc_cmkm: its skeleton mining encoder)")
+
+
+@dataclasses.dataclass(frozen=True)
+class CMKMConfig:
+    """Cross-modal knowledge mining of method cmc_cmkm (Brinzea et al., IJCNN 2022)."""
+
+    encoders: dict[str, str] = _field({}, "{modality: path.keras}: frozen SimCLR encoders whose "
+                                      "feature similarities mine each batch; a modality not "
+                                      "given is pre-trained here with SimCLR (pretrain.<modality>"
+                                      " settings) into encoders/mining_<modality>.keras")
+    positives: int = _field(1, "k: each sample's k nearest neighbours in a mining encoder's "
+                            "space are extra positives among that modality's candidates", low=0)
+    symmetric_positives: bool = _field(False, "the neighbours of both mining spaces are "
+                                       "positives in both modalities (off in the paper)")
+    intra_modal_negatives_weight: float = _field(1.0, "lambda: weight of the anchor's own "
+                                                 "modality's samples as extra negatives "
+                                                 "(its neighbours as positives); 0: none",
+                                                 low=0.0)
+    intra_modal_temperature: float = _field(1.0, "temperature of the intra-modal similarities "
+                                            "(1: unscaled, as in the authors' code)", low=0.0,
+                                            low_open=True)
+    negative_pruning_threshold: float | None = _field(
+        None, "gamma: a sample whose mean mining similarity to the batch exceeds it is no "
+        "negative; null: off (the paper)", low=-1.0, high=1.0)
+    loss_weighting_scale: float | None = _field(None, "s: each anchor's loss term times "
+                                                "exp(s x its mean mining similarity to the "
+                                                "batch); null: off (the paper)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,12 +219,14 @@ class RuntimeConfig:
 @dataclasses.dataclass(frozen=True)
 class Config:
     method: str = _field("cmc", "supervised, simclr (one modality), simclr_fusion (SimCLR per "
-                         "modality, then fusion) or cmc (across modalities)", choices=METHODS)
+                         "modality, then fusion), cmc (across modalities) or cmc_cmkm (CMC with "
+                         "cross-modal knowledge mining, docs/cmc_cmkm.md)", choices=METHODS)
     data: DataConfig = _section(DataConfig, "what to load and how to split it")
     augment: AugmentConfig = _section(AugmentConfig, "augmentations (pre-training views; "
                                       "labelled windows with finetune.augment)")
     model: ModelConfig = _section(ModelConfig, "encoders and heads")
     pretrain: PretrainConfig = _section(PretrainConfig, "contrastive pre-training")
+    cmkm: CMKMConfig = _section(CMKMConfig, "positive and negative mining of method cmc_cmkm")
     finetune: FinetuneConfig = _section(FinetuneConfig, "classifier training (after "
                                         "pre-training) or supervised training")
     runtime: RuntimeConfig = _section(RuntimeConfig, "seed, precision, strategy, logging")

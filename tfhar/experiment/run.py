@@ -1,4 +1,8 @@
-"""One run end to end: seeds, precision and strategy, the stages, metrics.json, figures."""
+"""One run end to end: seeds, precision and strategy, the stages, metrics.json, figures.
+
+Under a multi-worker strategy every worker runs this same function (TensorFlow's model: one
+program, collective steps); they differ only in where they write (`WorkerRunDirectory`).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,17 @@ import time
 
 from tfhar.config import Config, config_hash
 from tfhar.experiment.artifacts import merge_histories, write_artifacts
-from tfhar.experiment.run_directory import RunDirectory
+from tfhar.experiment.run_directory import RunDirectory, RunDirError, WorkerRunDirectory
 from tfhar.experiment.stages import RunContext, Splits, run_method
 from tfhar.files import write_json
 
 
-def run(config: Config, run_dir: RunDirectory, splits: Splits, resume: bool = False) -> dict:
+def run(config: Config, run_dir: RunDirectory, splits: Splits, resume: bool = False,
+        strategy=None) -> dict:
     """Train and test `config` into `run_dir` (created, see `RunDirectory.create`); returns the
-    metrics written to metrics.json. Deterministic given `runtime.seed`."""
+    metrics written to metrics.json. Deterministic given `runtime.seed`. `strategy`: the one
+    of `runtime.strategy`, when the caller made it (a multi-worker strategy must be made
+    before TensorFlow runs anything); made here otherwise."""
     import keras
     import tensorflow as tf
 
@@ -25,14 +32,18 @@ def run(config: Config, run_dir: RunDirectory, splits: Splits, resume: bool = Fa
     tf.config.experimental.enable_op_determinism()
     set_precision(config.runtime.precision)
     ctx = RunContext(config, run_dir, splits,
-                     strategy=builders.build_strategy(config.runtime.strategy))
+                     strategy=strategy or builders.build_strategy(config.runtime.strategy))
+    join_workers(ctx.strategy, run_dir)
     labeled = splits.train
     pretrain = splits.pretrain
     fraction = f" ({len(labeled)} labelled)" if len(labeled) < len(pretrain) else ""
+    shards = f"; pre-training streams {config.pretrain.shards}" if config.pretrain.shards else ""
+    where = (f"{run_dir.path} (temporary: the chief writes {run_dir.chief.path})"
+             if isinstance(run_dir, WorkerRunDirectory) else run_dir.path)
     print(f"{'resuming' if resume else 'starting'} {config.method} on {config.data.dataset} "
           f"({', '.join(config.data.modalities)}): train {len(pretrain)}{fraction}, "
           f"val {len(splits.val) if splits.val is not None else 0}, "
-          f"test {len(splits.test)} -> {run_dir.path}", flush=True)
+          f"test {len(splits.test)}{shards} -> {where}", flush=True)
     start = time.perf_counter()
     metrics = run_method(ctx)
     times = run_dir.wall_times()
@@ -54,3 +65,43 @@ def run(config: Config, run_dir: RunDirectory, splits: Splits, resume: bool = Fa
     print(f"[test] accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f} on "
           f"{metrics['num_test_samples']} windows; {run_dir.metrics_path}", flush=True)
     return metrics
+
+
+def join_workers(strategy, run_dir: RunDirectory) -> None:
+    """Start every worker of a multi-worker strategy from the chief's state; nothing with one.
+
+    A first collective waits for every worker, so the chief's run directory is created (or
+    resumed); each other worker then copies the chief's checkpoints and encoders and they all
+    decide alike which stages are done and where to resume. A second collective, summing who
+    failed, keeps the chief from writing before every copy is made, and stops every worker
+    (RunDirError) when one could not read the run directory.
+    """
+    import tensorflow as tf
+
+    from tfhar import builders
+
+    if builders.worker_position(strategy)[1] == 1:
+        return
+
+    @tf.function
+    def per_replica(failed: tf.Tensor):
+        return strategy.run(tf.identity, args=(failed,))
+
+    def failures(failed: bool) -> float:
+        """How many replicas report a failure (a collective: it waits for every worker)."""
+        return float(strategy.reduce("SUM", per_replica(tf.constant(float(failed))),
+                                     axis=None))
+
+    failures(False)
+    error = None
+    if isinstance(run_dir, WorkerRunDirectory):
+        try:
+            run_dir.copy_from_chief()
+        except RunDirError as caught:
+            error = caught
+    if failures(error is not None) and error is None:
+        error = RunDirError("a worker could not start from the chief's run directory (its "
+                            "output says why); every worker must read it and run the same "
+                            "config")
+    if error is not None:
+        raise error

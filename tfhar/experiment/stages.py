@@ -23,7 +23,13 @@ from tfhar.experiment.callbacks import StageTimer, TrackedCheckpoint, stage_call
 from tfhar.experiment.data import Splits
 from tfhar.experiment.run_directory import RunDirectory
 from tfhar.files import atomic_path, read_json
-from tfhar.input import cmc_dataset, labeled_dataset, simclr_dataset
+from tfhar.input import (
+    cmc_dataset,
+    cmc_shard_dataset,
+    labeled_dataset,
+    simclr_dataset,
+    simclr_shard_dataset,
+)
 from tfhar.models import ClassifierModel, CMCModel, SimCLRModel
 
 
@@ -81,18 +87,30 @@ def _fit_contrastive(ctx: RunContext, stage: str, model: keras.Model, dataset, e
                      callbacks=callbacks)
 
 
-def pretrain_simclr(ctx: RunContext, modality: str) -> keras.Model:
-    """SimCLR on the unlabeled training windows of one modality; returns the encoder."""
+def _streamed(ctx: RunContext) -> dict:
+    """Arguments of the shard readers (`pretrain.shards`): seed, shuffle buffer and how many
+    workers share the shards."""
+    return {"seed": ctx.config.runtime.seed, "shuffle_buffer": ctx.config.pretrain.shuffle_buffer,
+            "num_workers": builders.worker_position(ctx.strategy)[1]}
+
+
+def pretrain_simclr(ctx: RunContext, modality: str, name: str | None = None) -> keras.Model:
+    """SimCLR on the unlabeled training windows of one modality; returns the encoder, saved as
+    encoders/<name, default the modality>.keras."""
     config, stage = ctx.config, f"pretrain_simclr_{modality}"
-    path = ctx.run_dir.encoder_path(modality)
+    path = ctx.run_dir.encoder_path(name or modality)
     if path.is_file():
         print(f"[{stage}] done earlier, loading {path}", flush=True)
         return keras.models.load_model(path)
     timer = StageTimer(ctx.run_dir, stage)
     batch_size, temperature, epochs = builders.pretrain_settings(config, modality)
-    windows = getattr(ctx.splits.pretrain, modality)
     augmenter = builders.build_augmenters(config, (modality,), ctx.splits.pretrain)[modality]
-    dataset = simclr_dataset(windows, augmenter, batch_size, seed=config.runtime.seed)
+    if config.pretrain.shards:  # Streamed windows, e.g. a corpus larger than memory.
+        dataset = simclr_shard_dataset(config.pretrain.shards, modality, augmenter, batch_size,
+                                       **_streamed(ctx))
+    else:
+        dataset = simclr_dataset(getattr(ctx.splits.pretrain, modality), augmenter, batch_size,
+                                 seed=config.runtime.seed)
     with ctx.strategy.scope():
         encoder = builders.build_encoder(config, modality, ctx.splits.pretrain)
         head = builders.build_projection(config, encoder, f"{modality}_projection")
@@ -113,9 +131,14 @@ def pretrain_cmc(ctx: RunContext) -> dict[str, keras.Model]:
     timer = StageTimer(ctx.run_dir, stage)
     train = ctx.splits.pretrain
     augmenters = builders.build_augmenters(config, ("inertial", "skeleton"), train)
-    dataset = cmc_dataset(train.inertial, train.skeleton, augmenters["inertial"],
-                          augmenters["skeleton"], config.pretrain.batch_size,
-                          seed=config.runtime.seed)
+    if config.pretrain.shards:  # Streamed windows, e.g. a corpus larger than memory.
+        dataset = cmc_shard_dataset(config.pretrain.shards, augmenters["inertial"],
+                                    augmenters["skeleton"], config.pretrain.batch_size,
+                                    **_streamed(ctx))
+    else:
+        dataset = cmc_dataset(train.inertial, train.skeleton, augmenters["inertial"],
+                              augmenters["skeleton"], config.pretrain.batch_size,
+                              seed=config.runtime.seed)
     with ctx.strategy.scope():
         encoders = {m: builders.build_encoder(config, m, train) for m in paths}
         heads = {m: builders.build_projection(config, e, f"{m}_projection")
@@ -132,8 +155,12 @@ def pretrain_cmc(ctx: RunContext) -> dict[str, keras.Model]:
 def pretrain(ctx: RunContext, given: dict[str, keras.Model] | None = None
              ) -> dict[str, keras.Model]:
     """The encoders of the config's SSL method: `given` ones (e.g. from `finetune.encoders`)
-    and those pre-trained here (SimCLR per missing modality, or CMC for both)."""
+    and those pre-trained here (SimCLR per missing modality, or CMC or CMC-CMKM for both)."""
     given = dict(given or {})
+    if ctx.config.method == "cmc_cmkm":
+        from tfhar.experiment.cmkm_stage import pretrain_cmc_cmkm  # It imports this module.
+
+        return given if len(given) == 2 else pretrain_cmc_cmkm(ctx)
     if ctx.config.method == "cmc":
         return given if len(given) == 2 else pretrain_cmc(ctx)
     return {m: given[m] if m in given else pretrain_simclr(ctx, m)

@@ -5,6 +5,7 @@ Models take plain arguments; they never read files or configs.
 
 from tfhar.models.classifier import ClassifierModel
 from tfhar.models.cmc import CMCModel
+from tfhar.models.cmkm import CMCCMKMModel
 from tfhar.models.cnn_transformer import build_cnn_transformer_encoder
 from tfhar.models.contrastive import ContrastiveModel
 from tfhar.models.hcn import TemporalDifference, build_hcn_encoder
@@ -16,19 +17,22 @@ from tfhar.models.heads import (
 )
 from tfhar.models.layers import (
     FusedBatchNormalization,
+    LayerNorm,
     SinusoidalPositionalEncoding,
     TransformerEncoderLayer,
 )
-from tfhar.models.losses import cmc_loss, contrastive_accuracy, nt_xent
+from tfhar.models.losses import cmc_loss, cmkm_loss, contrastive_accuracy, nt_xent
 from tfhar.models.precision import PRECISIONS, set_precision
 from tfhar.models.simclr import SimCLRModel
 
 __all__ = [
     "PRECISIONS",
+    "CMCCMKMModel",
     "CMCModel",
     "ClassifierModel",
     "ContrastiveModel",
     "FusedBatchNormalization",
+    "LayerNorm",
     "SimCLRModel",
     "SinusoidalPositionalEncoding",
     "TemporalDifference",
@@ -40,6 +44,7 @@ __all__ = [
     "build_mlp_classifier",
     "build_projection_head",
     "cmc_loss",
+    "cmkm_loss",
     "contrastive_accuracy",
     "nt_xent",
     "set_precision",

@@ -115,3 +115,107 @@ def contrastive_accuracy(
         targets = [positives, positives]
     correct = tf.equal(tf.concat(predictions, 0), tf.concat(targets, 0))
     return tf.reduce_mean(tf.cast(correct, tf.float32))
+
+
+def _mined_neighbours(mining: tf.Tensor, all_mining: tf.Tensor, selves: tf.Tensor,
+                      k: int) -> tf.Tensor:
+    """(n, N) bool: for each local sample, its k most similar of all N (itself excluded)."""
+    total = tf.shape(all_mining)[0]
+    tf.debugging.assert_less(k, total, message="cmkm_loss: positives must be < the batch size")
+    similarities = tf.matmul(mining, all_mining, transpose_b=True)
+    similarities -= 3.0 * tf.one_hot(selves, total)  # Cosines are >= -1: never itself.
+    _, indices = tf.math.top_k(similarities, k)
+    return tf.reduce_max(tf.one_hot(indices, total), axis=1) > 0
+
+
+def _masked_logsumexp(terms: list[tuple[tf.Tensor, tf.Tensor]]) -> tf.Tensor:
+    """Row-wise log of the sum of exp(logits) over the masked entries of every (logits, mask)."""
+    return tf.reduce_logsumexp(
+        tf.concat([tf.where(mask, logits, -1e9) for logits, mask in terms], 1), axis=1)
+
+
+def _mining(features: dict[str, tf.Tensor], selves: tf.Tensor, itself: tf.Tensor, k: int,
+            symmetric: bool, threshold: float | None) -> tuple[dict, dict, dict]:
+    """Per modality, from its mining features: the (n, N) masks of each local sample's k
+    nearest neighbours and of the pruned samples, and the (N,) connectivities (mean cosine
+    similarity of a sample to the whole batch, itself included)."""
+    local = {m: _normalized(v) for m, v in features.items()}
+    everyone = {m: _gather(v)[0] for m, v in local.items()}
+    nobody = tf.zeros_like(itself)
+    neighbours = {m: nobody if k == 0 else _mined_neighbours(local[m], everyone[m], selves, k)
+                  for m in local}
+    if symmetric:
+        either = tf.logical_or(neighbours["inertial"], neighbours["skeleton"])
+        neighbours = {m: either for m in local}
+    connectivity = {m: tf.linalg.matvec(v, tf.reduce_mean(v, 0)) for m, v in everyone.items()}
+    pruned = {m: nobody if threshold is None else
+              tf.logical_and(tf.ones_like(itself), (c > threshold)[None])
+              for m, c in connectivity.items()}
+    return neighbours, pruned, connectivity
+
+
+def cmkm_loss(
+    z_inertial: tf.Tensor,
+    z_skeleton: tf.Tensor,
+    mining_inertial: tf.Tensor,
+    mining_skeleton: tf.Tensor,
+    temperature: float,
+    positives: int = 1,
+    symmetric_positives: bool = False,
+    intra_modal_negatives_weight: float = 1.0,
+    intra_modal_temperature: float = 1.0,
+    negative_pruning_threshold: float | None = None,
+    loss_weighting_scale: float | None = None,
+) -> tf.Tensor:
+    """CMC with cross-modal knowledge mining (CMC-CMKM; Brinzea, Khaertdinov and Asteriadis,
+    IJCNN 2022, arXiv 2205.10071), as the authors' code computes it.
+
+    z_inertial, z_skeleton: (N, P) projections; mining_inertial, mining_skeleton: (N, F) features
+    of the same windows from frozen (SimCLR) encoders of each modality, whose cosine
+    similarities mine the batch. Each of the 2N anchors (as in `cmc_loss`) has as positives its
+    partner and the `positives` (k) nearest neighbours, in the candidates' modality's mining
+    space, of its own sample (with `symmetric_positives`, those of both spaces); the other
+    cross-modal samples are its negatives. With intra-modal weight lambda > 0 the other samples
+    of the anchor's own modality are candidates too, their similarities divided by
+    `intra_modal_temperature`: its neighbours as positives, the rest as negatives weighted by
+    lambda. `negative_pruning_threshold` gamma: a sample whose mean mining similarity to the
+    batch (its connectivity) exceeds gamma is no one's negative. `loss_weighting_scale` s: each
+    anchor's term is multiplied by exp(s * its connectivity). An anchor's term is
+    -log(sum_positives exp / (sum_positives exp + sum_negatives exp)); the mean over the 2N is
+    returned (float32). With k = 0, lambda = 0 and neither option it equals `cmc_loss`.
+    """
+    _check_temperature(temperature)
+    _check_temperature(intra_modal_temperature)
+    if isinstance(positives, bool) or not isinstance(positives, int) or positives < 0:
+        raise ValueError(f"positives must be an integer >= 0, got {positives!r}")
+    if not intra_modal_negatives_weight >= 0:
+        raise ValueError("intra_modal_negatives_weight must be >= 0, got "
+                         f"{intra_modal_negatives_weight!r}")
+    z, all_z, offset = {}, {}, tf.constant(0)
+    for modality, projections in (("inertial", z_inertial), ("skeleton", z_skeleton)):
+        z[modality] = _normalized(projections)
+        all_z[modality], offset = _gather(z[modality])
+    selves = tf.range(tf.shape(z["inertial"])[0]) + offset
+    itself = tf.one_hot(selves, tf.shape(all_z["inertial"])[0]) > 0
+    neighbours, pruned, connectivity = _mining(
+        {"inertial": mining_inertial, "skeleton": mining_skeleton}, selves, itself, positives,
+        symmetric_positives, negative_pruning_threshold)
+    losses = []
+    for anchor, other in (("inertial", "skeleton"), ("skeleton", "inertial")):
+        cross = tf.matmul(z[anchor], all_z[other], transpose_b=True) / temperature
+        positive = tf.logical_or(itself, neighbours[other])
+        negative = tf.logical_not(tf.logical_or(positive, pruned[other]))
+        numerator, everything = [(cross, positive)], [(cross, tf.logical_or(positive, negative))]
+        if intra_modal_negatives_weight > 0:
+            intra = tf.matmul(z[anchor], all_z[anchor], transpose_b=True)
+            intra /= intra_modal_temperature
+            excluded = tf.logical_or(tf.logical_or(itself, neighbours[anchor]), pruned[anchor])
+            numerator.append((intra, neighbours[anchor]))
+            everything += [(intra, neighbours[anchor]), (
+                intra + tf.math.log(float(intra_modal_negatives_weight)),
+                tf.logical_not(excluded))]
+        loss = _masked_logsumexp(everything) - _masked_logsumexp(numerator)
+        if loss_weighting_scale is not None:
+            loss *= tf.exp(loss_weighting_scale * tf.gather(connectivity[anchor], selves))
+        losses.append(loss)
+    return tf.reduce_mean(tf.concat(losses, 0))

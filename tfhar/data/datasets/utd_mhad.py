@@ -246,6 +246,24 @@ def _build(
     return arrays
 
 
+def load_raw_inertial(
+    root: str | Path, subjects: tuple[int, ...] | None = None
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """The raw inertial recordings, not resampled: ([float64 (T, 6) at 50 Hz in g and deg/s],
+    labels int32 (N,) = action - 1, subjects int32 (N,)), sorted by (action, subject, trial);
+    only those of `subjects` when given. DataError for a bad file, as `load`, or none found.
+    """
+    root = Path(root).expanduser()
+    files = _scan(root, ("inertial",))[0]["inertial"]
+    keys = sorted(k for k in files if subjects is None or k[1] in subjects)
+    if not keys:
+        raise DataError(f"no UTD-MHAD inertial recordings of subjects {subjects} under {root}")
+    samples = [sequences.read_mat(files[k], VARIABLES["inertial"], *_SHAPES["inertial"])
+               for k in keys]
+    index = np.array(keys, np.int32)
+    return samples, index[:, 0] - 1, index[:, 1]
+
+
 def load(
     root: str | Path,
     *,

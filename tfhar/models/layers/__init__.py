@@ -1,4 +1,5 @@
-"""Reusable Keras layers: fused BatchNorm, sinusoidal positions, the transformer block."""
+"""Reusable Keras layers: fused BatchNorm, LayerNorm, sinusoidal positions, the transformer
+block."""
 
 from tfhar.models.layers.batch_norm import (
     BATCH_NORM_EPSILON,
@@ -6,6 +7,7 @@ from tfhar.models.layers.batch_norm import (
     FusedBatchNormalization,
     batch_norm,
 )
+from tfhar.models.layers.layer_norm import LayerNorm
 from tfhar.models.layers.positional_encoding import SinusoidalPositionalEncoding
 from tfhar.models.layers.transformer import TransformerEncoderLayer
 
@@ -13,6 +15,7 @@ __all__ = [
     "BATCH_NORM_EPSILON",
     "BATCH_NORM_MOMENTUM",
     "FusedBatchNormalization",
+    "LayerNorm",
     "SinusoidalPositionalEncoding",
     "TransformerEncoderLayer",
     "batch_norm",

@@ -2,6 +2,7 @@
 
 import keras
 
+from tfhar.models.layers.layer_norm import LayerNorm
 from tfhar.validation import check_fraction, check_int
 
 
@@ -10,6 +11,8 @@ class TransformerEncoderLayer(keras.layers.Layer):
     """Post-LayerNorm transformer encoder layer, like PyTorch's `nn.TransformerEncoderLayer`.
 
     x = LN(x + Dropout(MHA(x, x))); x = LN(x + Dropout(Dense(Dropout(ReLU(Dense(x)))))).
+    LN is `LayerNorm` (Keras' layer normalization without a float-only operator in int8
+    LiteRT graphs; same variables, so encoders saved with Keras' layer load unchanged).
     Input and output (B, T, d_model); d_model is read from the input and must be divisible by
     `num_heads` (key_dim = d_model / num_heads).
     """
@@ -48,7 +51,7 @@ class TransformerEncoderLayer(keras.layers.Layer):
             name="attention",
         )
         self.attention.build(input_shape, input_shape)
-        self.attention_norm = keras.layers.LayerNormalization(
+        self.attention_norm = LayerNorm(
             epsilon=self.layer_norm_epsilon, dtype=policy, name="attention_norm"
         )
         self.attention_norm.build(input_shape)
@@ -58,7 +61,7 @@ class TransformerEncoderLayer(keras.layers.Layer):
         self.feedforward_in.build(input_shape)
         self.feedforward_out = keras.layers.Dense(model_dim, dtype=policy, name="feedforward_out")
         self.feedforward_out.build((*input_shape[:-1], self.feedforward_dim))
-        self.output_norm = keras.layers.LayerNormalization(
+        self.output_norm = LayerNorm(
             epsilon=self.layer_norm_epsilon, dtype=policy, name="output_norm"
         )
         self.output_norm.build(input_shape)
