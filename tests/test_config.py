@@ -184,6 +184,12 @@ def test_no_augmentation_said_explicitly_is_accepted():
                                    "finetune.frozen_encoder_mode=train"],
      "finetune.frozen_encoder_mode"),
     ("synthetic/cmc", ["pretrain.inertial.temperature=0.5"], "pretrain.inertial.temperature"),
+    ("synthetic/cmc", ["finetune.trainable_encoders=true",
+                       "finetune.batch_norm_statistics=training_windows"],
+     "finetune.batch_norm_statistics"),
+    ("synthetic/cmc", ["finetune.frozen_encoder_mode=train",
+                       "finetune.batch_norm_statistics=training_windows"],
+     "finetune.batch_norm_statistics"),
     ("synthetic/cmc", ["data.label_fraction_seed=3"], "data.label_fraction_seed"),
 ])
 def test_values_the_method_would_ignore_are_refused(config, overrides, fragment):

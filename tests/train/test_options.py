@@ -130,3 +130,24 @@ def test_monitor_last_tests_the_last_epoch(smoke_config, tiny, train_cli, tmp_pa
     last = history[history.stage == "finetune"].iloc[-1]
     assert run.metrics["checkpoint_epoch"] == 2 == last.epoch
     assert run.metrics["val_accuracy"] == pytest.approx(last.val_accuracy)
+
+
+def test_batch_norm_statistics_reestimated_on_the_training_windows(smoke_config, tiny,
+                                                                   train_cli, tmp_path):
+    import tfhar.models  # noqa: F401  (registers the custom layers for loading)
+    from tfhar.config import load_config
+    from tfhar.experiment.data import load_splits
+
+    args = ["--config", smoke_config("simclr_inertial"), *tiny, *NO_AUGMENTATION,
+            "--set", "finetune.batch_norm_statistics=training_windows"]
+    run = train_cli(tmp_path / "bn", *args)
+    assert run.code == 0
+    encoder = keras.models.load_model(run.run_dir / "model" / "inertial_encoder.keras")
+    windows = load_splits(load_config(run.run_dir / "config.yaml")).unlabeled.inertial
+    layer = encoder.get_layer("bn1")
+    inputs = np.asarray(keras.Model(encoder.inputs, layer.input)(windows), np.float64)
+    np.testing.assert_allclose(layer.moving_mean.numpy(), inputs.mean(axis=(0, 1)),
+                               rtol=1e-4, atol=1e-4)
+    pretrained = keras.models.load_model(run.run_dir / "encoders" / "inertial.keras")
+    assert not np.allclose(pretrained.get_layer("bn1").moving_mean.numpy(),
+                           layer.moving_mean.numpy())

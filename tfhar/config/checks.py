@@ -67,11 +67,16 @@ def _unused(config: Config) -> list[tuple[str, str]]:
     if method == "supervised":
         for name in ("pretrain", "model.projection_hidden_dim", "model.projection_dim"):
             unused(name, "method 'supervised' does not pre-train")
-        for name in ("finetune.trainable_encoders", "finetune.frozen_encoder_mode"):
+        for name in ("finetune.trainable_encoders", "finetune.frozen_encoder_mode",
+                     "finetune.batch_norm_statistics"):
             unused(name, "method 'supervised' always trains its encoders")
     elif config.finetune.trainable_encoders:
-        unused("finetune.frozen_encoder_mode", "it applies to frozen encoders, and "
-               "finetune.trainable_encoders is true")
+        for name in ("finetune.frozen_encoder_mode", "finetune.batch_norm_statistics"):
+            unused(name, "it applies to frozen encoders, and finetune.trainable_encoders is "
+                   "true")
+    elif config.finetune.frozen_encoder_mode == "train":
+        unused("finetune.batch_norm_statistics", "frozen encoders in training mode normalize "
+               "with batch statistics")
     if method == "cmc":
         for modality in MODALITIES:
             unused(f"pretrain.{modality}", "method 'cmc' trains both encoders with "

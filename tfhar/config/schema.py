@@ -187,6 +187,11 @@ class FinetuneConfig:
                            "training the classifier or the supervised model")
     encoders: dict[str, str] = _field({}, "{modality: path.keras}: pre-trained encoders to "
                                       "fine-tune instead of pre-training them")
+    batch_norm_statistics: str = _field(
+        "pretrained", "BatchNorm statistics of frozen encoders in inference mode: pretrained "
+        "(those of pre-training, from augmented views) or training_windows (re-estimated on "
+        "the clean training windows before the classifier is fitted)",
+        choices=("pretrained", "training_windows"))
     frozen_encoder_mode: str = _field(
         "inference", "how frozen encoders run while the classifier trains: inference (BatchNorm "
         "moving statistics, no dropout; the paper) or train (batch statistics, dropout; what "

@@ -31,6 +31,7 @@ from tfhar.input import (
     simclr_shard_dataset,
 )
 from tfhar.models import ClassifierModel, CMCModel, SimCLRModel
+from tfhar.models.batch_statistics import reestimate_batch_norm
 
 
 @dataclass
@@ -221,6 +222,10 @@ def finetune(ctx: RunContext, encoders: dict[str, keras.Model], stage: str = "fi
                          "augmentation")
     on_features = fixed_features if on_features is None else on_features
     timer = StageTimer(run_dir, stage)  # The stage's time includes computing the features.
+    if (not trainable and not train_mode
+            and section.batch_norm_statistics == "training_windows"):
+        for modality, encoder in encoders.items():
+            reestimate_batch_norm(encoder, getattr(splits.pretrain, modality))
     with ctx.strategy.scope():
         classifier = builders.build_classifier(config, encoders, splits.train.num_classes)
         model = ClassifierModel(encoders, classifier, trainable_encoders=trainable,
