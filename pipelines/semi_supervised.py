@@ -44,38 +44,49 @@ METHODS = ("simclr fusion", "cmc", "multimodal supervised", "random frozen")
 DATASETS = ["utd_mhad", "synthetic"]
 
 
-def pretrained(dataset: str, table1_runs: Path) -> dict[str, dict[str, Path]]:
-    """Encoders pre-trained once on all training data (the Table 1 seed-0 runs)."""
-    for stem in ("cmc", "simclr_inertial", "simclr_skeleton"):
-        run_dir = table1_runs / f"{stem}-seed0"
-        train(config_path(dataset, stem), run_dir, ["runtime.verbose=2"],
-              table1_runs / f"{stem}-seed0.log")
-    return encoder_paths(table1_runs)
+def pretrained(dataset: str, table1_runs: Path, seeds: int
+               ) -> list[dict[str, dict[str, Path]]]:
+    """Encoders pre-trained on all training data with seeds 0..seeds-1 (the Table 1 runs of
+    those seeds, trained here when absent); `encoder_paths` of each seed."""
+    from .table1 import row_overrides
+
+    for seed in range(seeds):
+        for stem, row in (("cmc", "cmc"), ("simclr_inertial", "inertial simclr"),
+                          ("simclr_skeleton", "skeleton simclr")):
+            train(config_path(dataset, stem), table1_runs / f"{stem}-seed{seed}",
+                  row_overrides(row, table1_runs, seed), table1_runs / f"{stem}-seed{seed}.log")
+    return [encoder_paths(table1_runs, seed) for seed in range(seeds)]
 
 
-def encoder_paths(table1_runs: Path) -> dict[str, dict[str, Path]]:
-    """Where the pre-trained encoders of each SSL method are (the Table 1 seed-0 runs)."""
+def encoder_paths(table1_runs: Path, seed: int = 0) -> dict[str, dict[str, Path]]:
+    """Where the pre-trained encoders of each SSL method are (the Table 1 runs of `seed`)."""
     return {
-        "cmc": {m: table1_runs / "cmc-seed0" / "encoders" / f"{m}.keras"
+        "cmc": {m: table1_runs / f"cmc-seed{seed}" / "encoders" / f"{m}.keras"
                 for m in ("inertial", "skeleton")},
-        "simclr fusion": {m: table1_runs / f"simclr_{m}-seed0" / "encoders" / f"{m}.keras"
+        "simclr fusion": {m: table1_runs / f"simclr_{m}-seed{seed}" / "encoders" / f"{m}.keras"
                           for m in ("inertial", "skeleton")},
     }
 
 
-def method_run(method: str, encoders: dict, fraction: float, repeat: int
+def method_run(method: str, encoders: list[dict], fraction: float, repeat: int
                ) -> tuple[str, list[str]]:
-    """(config stem, overrides) of one method on one labelled subset."""
+    """(config stem, overrides) of one method on one labelled subset. Repeat r uses the
+    encoders pre-trained with seed r mod len(encoders), so the repeats span pre-training's
+    variation too; the random frozen baseline's random encoders take that seed likewise, and
+    their BatchNorm statistics are estimated on the training windows (never estimated, they
+    would handicap it)."""
+    seed = repeat % len(encoders)
     overrides = [f"data.label_fraction={fraction}", f"data.label_fraction_seed={repeat}",
                  "runtime.verbose=0", "runtime.embedding_plot=false",
                  # Runs of minutes: backing up every epoch cost more than restarting one.
                  "runtime.backup=false"]
     if method in ("cmc", "simclr fusion"):
         stem = "cmc" if method == "cmc" else "simclr_fusion"
-        overrides += [f"finetune.encoders.{m}={p}" for m, p in encoders[method].items()]
+        overrides += [f"finetune.encoders.{m}={p}" for m, p in encoders[seed][method].items()]
         return stem, overrides
     if method == "random frozen":  # CMC with no pre-training: frozen random encoders.
-        return "cmc", overrides + ["pretrain.epochs=0"]
+        return "cmc", overrides + ["pretrain.epochs=0", f"runtime.seed={seed}",
+                                   "finetune.batch_norm_statistics=training_windows"]
     return "supervised_multimodal", overrides
 
 
@@ -118,8 +129,9 @@ def run_all(args: argparse.Namespace) -> pd.DataFrame:
     """Every run asked for (trained unless finished; --existing-only: the finished ones)."""
     subsets = labelled_subsets(config_path(args.dataset, "cmc"), args.fractions,
                                args.repeats)
-    encoders = (encoder_paths(args.table1_runs) if args.existing_only
-                else pretrained(args.dataset, args.table1_runs))
+    encoders = ([encoder_paths(args.table1_runs, s) for s in range(args.pretrain_seeds)]
+                if args.existing_only
+                else pretrained(args.dataset, args.table1_runs, args.pretrain_seeds))
     rows, seen = [], {}
     # Repeat by repeat, so an interrupted study has every fraction with fewer repeats.
     for repeat in range(args.repeats):
@@ -148,6 +160,7 @@ def run_all(args: argparse.Namespace) -> pd.DataFrame:
                     metrics = train(config, run_dir, overrides, args.runs_dir / f"{name}.log",
                                     in_process=True)
                 rows.append({"method": method, "fraction": fraction, "repeat": repeat,
+                             "pretrain_seed": repeat % args.pretrain_seeds,
                              "labelled": len(subset),
                              "accuracy": 100 * metrics["accuracy"],
                              "macro_f1": 100 * metrics["macro_f1"],
@@ -172,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
                         default=[0.01, 0.05, 0.1, 0.25, 0.5])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--pretrain-seeds", type=int, default=3,
+                        help="encoders pre-trained with seeds 0..N-1 (the Table 1 runs), "
+                        "repeat r using seed r mod N (default 3)")
     parser.add_argument("--out", type=Path, default=None,
                         help="results folder (default results/<dataset>): absent, empty or "
                              "written by a pipeline before")
@@ -185,8 +201,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="train nothing: tabulate the finished runs among those asked")
     args = parser.parse_args(argv)
     bad = [f for f in args.fractions if not 0 < f <= 1]
-    if bad or args.repeats < 1:
-        parser.error(f"fractions must be in (0, 1] and repeats >= 1, got {bad or args.repeats}")
+    if bad or args.repeats < 1 or args.pretrain_seeds < 1:
+        parser.error(f"fractions must be in (0, 1], repeats and pretrain seeds >= 1, got "
+                     f"{bad or (args.repeats, args.pretrain_seeds)}")
     out = args.out or default_out(args.dataset)
     try:
         check_out(out)  # Before any training: a folder of the user's is never written into.

@@ -26,7 +26,7 @@ def finished(tmp_path_factory, smoke_run):
         shutil.copytree(smoke_run(stem).run_dir, root / "table1" / f"{stem}-seed0")
     args = ["--dataset", "synthetic", "--fractions", "0.5", "--repeats", "1",
             "--runs-dir", str(root / "runs"), "--table1-runs", str(root / "table1"),
-            "--out", str(root / "out"), "--set", "finetune.epochs=4"]
+            "--out", str(root / "out"), "--set", "finetune.epochs=4", "--pretrain-seeds", "1"]
     assert semi_supervised.main(args) == 0
     return root, args
 
@@ -60,12 +60,27 @@ def test_missing_pretraining_runs_are_trained(tmp_path, monkeypatch):
         return {}
 
     monkeypatch.setattr(semi_supervised, "train", fake_train)
-    encoders = semi_supervised.pretrained("synthetic", tmp_path)
+    encoders = semi_supervised.pretrained("synthetic", tmp_path, seeds=2)
+    stems = ("cmc", "simclr_inertial", "simclr_skeleton")
     assert trained == [(f"synthetic/{stem}.yaml", f"{stem}-seed0", ["runtime.verbose=2"])
-                       for stem in ("cmc", "simclr_inertial", "simclr_skeleton")]
-    assert encoders["simclr fusion"]["skeleton"] == (
-        tmp_path / "simclr_skeleton-seed0" / "encoders" / "skeleton.keras")
-    assert encoders["cmc"]["inertial"] == tmp_path / "cmc-seed0" / "encoders" / "inertial.keras"
+                       for stem in stems] + [
+        (f"synthetic/{stem}.yaml", f"{stem}-seed1", ["runtime.verbose=2", "runtime.seed=1"])
+        for stem in stems]  # The Table 1 runs of those seeds, shared with that pipeline.
+    assert encoders[1]["simclr fusion"]["skeleton"] == (
+        tmp_path / "simclr_skeleton-seed1" / "encoders" / "skeleton.keras")
+    assert encoders[0]["cmc"]["inertial"] == (
+        tmp_path / "cmc-seed0" / "encoders" / "inertial.keras")
+
+
+def test_repeats_cycle_through_the_pretraining_seeds():
+    encoders = [semi_supervised.encoder_paths(Path("t1"), seed) for seed in range(3)]
+    for repeat in range(5):
+        _, overrides = semi_supervised.method_run("cmc", encoders, 0.1, repeat)
+        assert f"finetune.encoders.inertial=t1/cmc-seed{repeat % 3}/encoders/inertial.keras" \
+            in overrides
+    _, random = semi_supervised.method_run("random frozen", encoders, 0.1, 4)
+    assert {"pretrain.epochs=0", "runtime.seed=1",
+            "finetune.batch_norm_statistics=training_windows"} <= set(random)
 
 
 def test_summary_and_plot_are_written(finished):
@@ -145,8 +160,8 @@ def test_bad_arguments_exit_with_status_2(bad, capsys):
 
 
 def test_each_method_runs_its_config_on_the_subset():
-    encoders = {"cmc": {"inertial": "c/i.keras", "skeleton": "c/s.keras"},
-                "simclr fusion": {"inertial": "f/i.keras", "skeleton": "f/s.keras"}}
+    encoders = [{"cmc": {"inertial": "c/i.keras", "skeleton": "c/s.keras"},
+                 "simclr fusion": {"inertial": "f/i.keras", "skeleton": "f/s.keras"}}]
     subset = ["data.label_fraction=0.1", "data.label_fraction_seed=3"]
     stem, overrides = semi_supervised.method_run("cmc", encoders, 0.1, 3)
     assert stem == "cmc" and set(subset) <= set(overrides)
@@ -166,7 +181,8 @@ def one_subset(monkeypatch):
     monkeypatch.setattr(semi_supervised, "labelled_subsets",
                         lambda config, fractions, repeats: {(0.5, 0): np.arange(3)})
     monkeypatch.setattr(semi_supervised, "pretrained",
-                        lambda dataset, runs: semi_supervised.encoder_paths(runs))
+                        lambda dataset, runs, seeds: [semi_supervised.encoder_paths(runs, s)
+                                                       for s in range(seeds)])
     return ["--dataset", "synthetic", "--fractions", "0.5", "--repeats", "1",
             "--methods", "multimodal supervised"]
 
