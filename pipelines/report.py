@@ -7,6 +7,8 @@ variants.csv, semi_supervised_summary.csv and semi_supervised.csv, whichever it 
 number in the document is read or computed from them; the prose around them is fixed text
 here. The document's first line says which command wrote it: an existing --out without that
 line (a file of the user's) is never replaced.
+
+A little over 300 lines: one section per kind of results file.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ every --hop seconds (default D/2) and classified exactly as tfhar.predict does (
   their actions (its truth is then the predicted action, else the majority one).
 The report gives accuracy and macro F1 (scikit-learn, via tfhar.evaluate) per scoring, the
 number of windows and of windows spanning two recordings, beside the segment accuracy.
+
+A little over 300 lines: building the streams, scoring two ways and the command line.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ the first convolution's weights). int8_full (asked for by name) is fully integer
 a new classifier on the frozen inertial encoder first, trained like the run's fine-tuning.
 Everything is written to a temporary folder beside --out and renamed at the end; an existing
 --out is replaced only when it is an export folder tfhar wrote (never a folder of yours).
+
+Over 300 lines: the export's checks, its metadata (window or raw samples,
+standardization, integer input and output) and the stream figures; the model building is in
+tfhar.models.phone.
 """
 
 from __future__ import annotations

@@ -26,6 +26,9 @@ window (start_s, end_s, label, probability; seconds from the recording's first s
 per gap (label "(no data)", from the end of the last sample before it to the first sample after
 it) go to --output (or the screen), followed by the predicted segments: consecutive windows
 with the same label merged, never across a gap.
+
+A little over 300 lines: time columns and their units, gaps, and both kinds of model
+(windows or raw samples, float or integer input).
 """
 
 from __future__ import annotations

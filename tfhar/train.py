@@ -29,13 +29,8 @@ from tfhar.config import (
     shipped_configs,
 )
 from tfhar.data import DataError
-from tfhar.experiment.run_directory import (
-    OwnershipError,
-    RunDirectory,
-    RunDirError,
-    WorkerRunDirectory,
-    cluster_task,
-)
+from tfhar.experiment.run_directory import OwnershipError, RunDirectory, RunDirError
+from tfhar.experiment.workers import WorkerRunDirectory, cluster_task
 
 MAIN_CONFIG = "utd_mhad/cmc"
 

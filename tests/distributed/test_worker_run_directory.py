@@ -4,14 +4,8 @@ import json
 
 import pytest
 
-from tfhar.experiment.run_directory import (
-    ClusterTask,
-    OwnershipError,
-    RunDirectory,
-    RunDirError,
-    WorkerRunDirectory,
-    cluster_task,
-)
+from tfhar.experiment.run_directory import OwnershipError, RunDirectory, RunDirError
+from tfhar.experiment.workers import ClusterTask, WorkerRunDirectory, cluster_task
 
 WORKERS = ["10.0.0.1:2222", "10.0.0.2:2222"]
 

@@ -106,7 +106,8 @@ def stage(out: Path, run: str, shards: str) -> None:
     import functools
 
     from tfhar.builders import build_strategy, worker_position
-    from tfhar.experiment.run_directory import RunDirectory, WorkerRunDirectory, cluster_task
+    from tfhar.experiment.run_directory import RunDirectory
+    from tfhar.experiment.workers import WorkerRunDirectory, cluster_task
 
     task = cluster_task()
     run_dir = RunDirectory(run) if task.is_chief else WorkerRunDirectory(run, task)

@@ -10,8 +10,9 @@ import time
 
 from tfhar.config import Config, config_hash
 from tfhar.experiment.artifacts import merge_histories, write_artifacts
-from tfhar.experiment.run_directory import RunDirectory, RunDirError, WorkerRunDirectory
+from tfhar.experiment.run_directory import RunDirectory, RunDirError
 from tfhar.experiment.stages import RunContext, Splits, run_method
+from tfhar.experiment.workers import WorkerRunDirectory
 from tfhar.files import write_json
 
 

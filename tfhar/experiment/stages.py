@@ -5,6 +5,9 @@ evaluate -> metrics; `run_method` chains them for a config's method.
 a finished stage leaves its product in the run directory (encoders, the best classifier
 weights and a `<stage>.done` record) and is skipped when the run starts again; an interrupted
 stage resumes from its last completed epoch through `keras.callbacks.BackupAndRestore`.
+
+A little over 300 lines: the pre-training stages read in-memory arrays or streamed
+shards, and the fine-tuning stage has its cached-features path.
 """
 
 from __future__ import annotations
