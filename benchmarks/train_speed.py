@@ -1,14 +1,17 @@
 """Training clips per second of each method on UTD-MHAD (steady state, after tracing).
 
-    TFHAR_DATA_DIR=/path/to/data python benchmarks/train_speed.py [--steps 30]
-        [--methods cmc simclr_inertial ...] [--set model.inertial.feedforward_dim=256 ...]
+    TFHAR_DATA_DIR=/path/to/data python benchmarks/train_speed.py [--steps 30] [--epochs 5]
+        [--methods cmc simclr_inertial ...] [--precisions float32 mixed_bfloat16]
+        [--set model.inertial.feedforward_dim=256 ...] [--out results.json]
 
-For each method the model is built from its configs/utd_mhad config exactly as
-`python -m tfhar.train` builds it, fed by the same tf.data pipeline with augmentation on, and
-`fit` runs warm-up steps (tracing) before `--steps` timed steps, three times: the best of the
-three is reported. Each method runs in a fresh process. Also printed: the rate at
-which the input pipeline alone delivers clips (so "input / train" is how many times faster the
-pipeline is than the step that consumes it) and the process's peak resident memory. A clip is
+For each method (and precision) the model is built from its configs/utd_mhad config exactly
+as `python -m tfhar.train` builds it, fed by the same tf.data pipeline with augmentation on.
+Two rates, each with its spread (min / median / max): the step rate (`fit` runs warm-up steps
+for tracing, then `--steps` timed steps, five times) and the whole-epoch rate (`--epochs`
+epochs of the training split after a warm-up epoch, the input pipeline and per-epoch work
+included: what a user experiences). Each method runs in a fresh process. Also printed: the
+rate at which the input pipeline alone delivers clips (how many times faster than an epoch
+consumes them) and the process's peak resident memory. A clip is
 one training example (two views for SimCLR, one view per modality for CMC). The CPU model
 and its vector / matrix flags are printed first: figures from different machines do not
 compare. "x authors" divides by AUTHORS below, which were measured once, elsewhere (see
@@ -35,7 +38,7 @@ from tfhar.models import ClassifierModel, CMCModel, SimCLRModel
 from tfhar.models.precision import set_precision
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "utd_mhad"
-REPEATS = 3
+REPEATS = 5
 # Training clips/s of the authors' PyTorch Lightning code (razzu/cmc-cmkm) for the same methods
 # and UTD-MHAD batch sizes, float32 on CPU, as measured on 2026-11-26 on a 2-core AMD EPYC
 # (AVX2, no AVX-512; the machine of the README's Benchmarks table). The commit of the
@@ -78,18 +81,41 @@ def build(method: str, overrides: list[str], train: data.Record):
         dataset = labeled_dataset({m: getattr(train, m) for m in modalities}, train.labels,
                                   batch, shuffle=True, drop_remainder=True)
     model.compile(optimizer=optimizer, jit_compile=config.runtime.jit_compile)
-    return model, dataset.repeat(), batch
+    return model, dataset, batch
 
 
-def clips_per_second(model: keras.Model, dataset: tf.data.Dataset, batch: int, steps: int
-                     ) -> float:
-    model.fit(dataset, steps_per_epoch=5, epochs=1, verbose=0)  # Tracing and warm-up.
+def step_rates(model: keras.Model, dataset: tf.data.Dataset, batch: int, steps: int
+               ) -> list[float]:
+    """Clips/s of `steps` training steps, REPEATS times, after tracing and warm-up steps."""
+    repeated = dataset.repeat()
+    model.fit(repeated, steps_per_epoch=5, epochs=1, verbose=0)  # Tracing and warm-up.
     rates = []
-    for _ in range(REPEATS):  # The best of several: other load on the machine only slows.
+    for _ in range(REPEATS):
         start = time.perf_counter()
-        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+        model.fit(repeated, steps_per_epoch=steps, epochs=1, verbose=0)
         rates.append(steps * batch / (time.perf_counter() - start))
-    return max(rates)
+    return rates
+
+
+class EpochTimer(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter() - self.start)
+
+    def on_train_begin(self, logs=None):
+        self.times = []
+
+
+def epoch_rates(model: keras.Model, dataset: tf.data.Dataset, batch: int, epochs: int
+                ) -> list[float]:
+    """Clips/s of whole epochs as `fit` runs them on the training split (the input pipeline
+    and per-epoch work included, as a user experiences them), after one warm-up epoch."""
+    timer = EpochTimer()
+    model.fit(dataset, epochs=epochs + 1, verbose=0, shuffle=False, callbacks=[timer])
+    clips = batch * int(dataset.cardinality())
+    return [clips / seconds for seconds in timer.times[1:]]
 
 
 def pipeline_rate(dataset: tf.data.Dataset, batch: int, steps: int) -> float:
@@ -102,48 +128,75 @@ def pipeline_rate(dataset: tf.data.Dataset, batch: int, steps: int) -> float:
     return steps * batch / (time.perf_counter() - start)
 
 
-def measure(method: str, overrides: list[str], steps: int) -> dict:
+def _spread(values: list[float]) -> dict:
+    ordered = sorted(values)
+    return {"min": ordered[0], "median": ordered[len(ordered) // 2], "max": ordered[-1]}
+
+
+def measure(method: str, overrides: list[str], steps: int, epochs: int) -> dict:
     """One method's figures, measured in this process."""
     train = data.split(data.load("utd_mhad"), "cross_subject")["train"]
     model, dataset, batch = build(method, overrides, train)
-    rate = clips_per_second(model, dataset, batch, steps)
-    supply = pipeline_rate(dataset, batch, 4 * steps)
+    steps_ = step_rates(model, dataset, batch, steps)
+    epochs_ = epoch_rates(model, dataset, batch, epochs)
+    supply = pipeline_rate(dataset.repeat(), batch, 4 * steps)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"method": method, "train": rate, "input": supply, "peak_rss_mb": peak}
+    return {"method": method, "step": _spread(steps_), "epoch": _spread(epochs_),
+            "input": supply, "peak_rss_mb": peak}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=30, help="steps per timed step run")
+    parser.add_argument("--epochs", type=int, default=5, help="whole epochs timed")
     parser.add_argument("--methods", nargs="+", default=list(AUTHORS), choices=list(AUTHORS))
+    parser.add_argument("--precisions", nargs="+", default=["float32"],
+                        choices=["float32", "mixed_bfloat16", "mixed_float16"])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--out", help="also write the figures to this JSON file")
     parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.in_process:  # A child of the loop below: one method, a JSON line.
         (method,) = args.methods
-        print(json.dumps(measure(method, args.set, args.steps)), flush=True)
+        print(json.dumps(measure(method, args.set, args.steps, args.epochs)), flush=True)
         return
-    from tfhar.machine import describe_cpu
+    from tfhar.machine import describe_cpu, machine_info
 
     print(describe_cpu())
-    print(f"x authors: the authors' code as measured on {AUTHORS_MEASURED}")
-    print(f"overrides: {args.set or 'none (reference sizes)'}")
-    print(f"{'method':24s} {'train clips/s':>14s} {'x authors':>10s} {'input clips/s':>14s} "
-          f"{'input/train':>12s} {'peak RSS MB':>12s}")
+    print(f"x authors: whole-epoch rate / the authors' code as measured on {AUTHORS_MEASURED}")
+    print(f"overrides: {args.set or 'none (reference sizes)'}; clips/s as min / median / max "
+          f"of {REPEATS} runs of {args.steps} steps, and of {args.epochs} whole epochs")
+    print(f"{'method':22s} {'precision':15s} {'step clips/s':>18s} {'epoch clips/s':>18s} "
+          f"{'x authors':>10s} {'input/epoch':>11s} {'RSS MB':>7s}")
+    rows = []
     for method in args.methods:
-        # A fresh process per method: measured one after another in one process, later
-        # methods ran up to 2x slower (skeleton SimCLR 46 vs 94 clips/s here).
-        command = [sys.executable, __file__, "--in-process", "--steps", str(args.steps),
-                   "--methods", method] + [f"--set={value}" for value in args.set]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-        if result.returncode or not lines:
-            tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise SystemExit(f"error: measuring {method} failed: {tail}")
-        row = json.loads(lines[-1])
-        rate, supply = row["train"], row["input"]
-        print(f"{method:24s} {rate:14.0f} {rate / AUTHORS[method]:10.2f} {supply:14.0f} "
-              f"{supply / rate:12.1f} {row['peak_rss_mb']:12.0f}", flush=True)
+        for precision in args.precisions:
+            # A fresh process each: measured one after another in one process, later
+            # methods ran up to 2x slower (skeleton SimCLR 46 vs 94 clips/s here).
+            command = [sys.executable, __file__, "--in-process", "--steps", str(args.steps),
+                       "--epochs", str(args.epochs), "--methods", method,
+                       f"--set=runtime.precision={precision}"] + [
+                f"--set={value}" for value in args.set]
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+            lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+            if result.returncode or not lines:
+                tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+                raise SystemExit(f"error: measuring {method} failed: {tail}")
+            row = {**json.loads(lines[-1]), "precision": precision}
+            rows.append(row)
+            step, epoch = row["step"], row["epoch"]
+            print(f"{method:22s} {precision:15s} "
+                  f"{step['min']:5.0f} {step['median']:5.0f} {step['max']:5.0f}  "
+                  f"{epoch['min']:5.0f} {epoch['median']:5.0f} {epoch['max']:5.0f}  "
+                  f"{epoch['median'] / AUTHORS[method]:10.2f} "
+                  f"{row['input'] / epoch['median']:11.1f} {row['peak_rss_mb']:7.0f}",
+                  flush=True)
+    if args.out:
+        from tfhar.files import write_json
+
+        write_json(args.out, {"command": " ".join(sys.argv), "machine": machine_info(),
+                              "overrides": args.set, "rows": rows,
+                              "authors": AUTHORS, "authors_measured": AUTHORS_MEASURED})
 
 
 if __name__ == "__main__":
