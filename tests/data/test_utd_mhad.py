@@ -370,3 +370,117 @@ def test_files_outside_the_grid_are_skipped_and_counted(fake_utd, cache_dir, cas
     reference = _load(root, cache_dir)  # The five sequences of the grid alone.
     np.testing.assert_array_equal(record.inertial, reference.inertial)
     np.testing.assert_array_equal(record.labels, reference.labels)
+
+
+# The segment option: fixed D-second inertial windows, what a phone sees (tfhar.data.segments).
+
+
+def _reference_windows(root, key, segment_s, count, seed=0):
+    """The windows tfhar.data.segments cuts from one raw recording, resampled to 50 steps."""
+    from tfhar.data import segments
+
+    action, subject, trial = key
+    raw = scipy.io.loadmat(root / "Inertial" / f"a{action}_s{subject}_t{trial}_inertial.mat")
+    window = segments.window_samples(segment_s, 50.0)
+    return segments.segment_windows(raw["d_iner"], window, count,
+                                    np.random.default_rng([seed, *key]), 50)
+
+
+@pytest.mark.parametrize("segment_s", [1.0, 2.0])  # 50 samples of 64, and 100: padded.
+def test_segment_option_cuts_windows_of_d_seconds_per_recording(fake_utd, cache_dir, segment_s):
+    root = fake_utd(modalities=("inertial",))
+    record = _load(root, cache_dir, modalities=("inertial",), segment_s=segment_s,
+                   segments_per_recording=3)
+    assert record.inertial.shape == (15, 50, 6) and record.inertial.dtype == np.float32
+    assert record.modalities == ("inertial",)
+    # Each recording's label, subject and trial repeated for its windows, in the usual order.
+    np.testing.assert_array_equal(record.labels, np.repeat([0, 0, 0, 1, 2], 3))
+    np.testing.assert_array_equal(record.subjects, np.repeat([1, 1, 2, 1, 4], 3))
+    np.testing.assert_array_equal(record.trials, np.repeat([1, 2, 1, 1, 4], 3))
+    np.testing.assert_array_equal(record.durations, np.full(15, segment_s, np.float32))
+    for row, key in enumerate([(1, 1, 1), (1, 1, 2), (1, 2, 1), (2, 1, 1), (3, 4, 4)]):
+        np.testing.assert_allclose(record.inertial[3 * row : 3 * row + 3],
+                                   _reference_windows(root, key, segment_s, 3), atol=1e-5)
+    assert not np.array_equal(record.inertial[0], record.inertial[1])  # Different offsets.
+
+
+def test_segment_windows_depend_on_the_seed_and_the_cache_keeps_them_apart(
+    fake_utd, cache_dir, monkeypatch
+):
+    root = fake_utd(modalities=("inertial",))
+    options = {"modalities": ("inertial",), "segment_s": 1.0, "segments_per_recording": 2}
+    first = _load(root, cache_dir, **options)
+    other = _load(root, cache_dir, **options, segment_seed=1)
+    more = _load(root, cache_dir, **{**options, "segments_per_recording": 3})
+    shorter = _load(root, cache_dir, **{**options, "segment_s": 0.8})
+    whole = _load(root, cache_dir, modalities=("inertial",))
+    assert len(list(cache_dir.glob("utd_mhad-*.npz"))) == 5
+    assert not np.array_equal(first.inertial, other.inertial)
+    assert len(more) == 15 and whole.inertial.shape == (5, 50, 6)
+    np.testing.assert_array_equal(shorter.durations, np.float32(0.8))
+    np.testing.assert_allclose(whole.durations, 64 / 50)
+    monkeypatch.setattr(scipy.io, "loadmat", lambda *a, **k: pytest.fail("cache not used"))
+    np.testing.assert_array_equal(_load(root, cache_dir, **options).inertial, first.inertial)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"segment_s": 3.5}, "cuts inertial windows only"),  # Both modalities by default.
+        ({"segment_s": 3.5, "modalities": ("skeleton",)}, "cuts inertial windows only"),
+        ({"segment_s": 0, "modalities": ("inertial",)}, "segment_s"),
+        ({"segment_s": "median", "modalities": ("inertial",)}, "segment_s"),
+        ({"segment_s": 3.5, "segments_per_recording": 0, "modalities": ("inertial",)},
+         "segments_per_recording"),
+        ({"segments_per_recording": 4}, "apply only with segment_s"),
+        ({"segment_seed": 2}, "apply only with segment_s"),
+    ],
+)
+def test_bad_segment_options_raise_one_data_error(fake_utd, cache_dir, options, message):
+    with pytest.raises(DataError, match=message):
+        _load(fake_utd(), cache_dir, **options)
+
+
+def test_segment_option_from_a_config_round_trip_to_the_splits(fake_utd, tmp_path):
+    from tfhar.config import dump_config, load_config
+    from tfhar.experiment import load_splits
+
+    keys = [(action, subject, 1) for action in (1, 2) for subject in range(1, 9)]
+    root = fake_utd(keys=keys, inertial_length=80, modalities=("inertial",))
+    config = load_config("utd_mhad/supervised_inertial", [
+        f"data.root={root}", "data.options.segment_s=1.2",
+        "data.options.segments_per_recording=2", "data.options.segment_seed=5",
+        f"data.options.cache_dir={tmp_path / 'cache'}"])
+    saved = tmp_path / "config.yaml"
+    saved.write_text(dump_config(config))
+    reloaded = load_config(saved)
+    assert reloaded == config
+    assert reloaded.data.options == {"segment_s": 1.2, "segments_per_recording": 2,
+                                     "segment_seed": 5, "cache_dir": str(tmp_path / "cache")}
+    splits = load_splits(reloaded)
+    # cross_subject: train 1, 3, 5; validation 7; test 2, 4, 6, 8; two windows per recording.
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (12, 4, 16)
+    assert splits.train.inertial.shape == (12, 50, 6)
+    # tfhar.export's D: the median training duration, here D itself.
+    assert float(np.median(splits.train.durations)) == pytest.approx(1.2)
+    np.testing.assert_allclose(splits.val.inertial[:2],
+                               _reference_windows(root, (1, 7, 1), 1.2, 2, seed=5), atol=1e-5)
+
+
+def test_segment_option_on_the_real_data(utd_root, tmp_path):
+    record = _load(utd_root, tmp_path / "cache", modalities=("inertial",), segment_s=3.52,
+                   segments_per_recording=2)
+    assert record.inertial.shape == (1722, 50, 6)
+    np.testing.assert_array_equal(record.durations, np.float32(3.52))
+    np.testing.assert_array_equal(np.bincount(record.subjects)[1:] % 2, 0)
+    # Rows come in key order, two per recording, as load_raw_inertial returns the recordings.
+    sequences, labels, subjects = utd_mhad.load_raw_inertial(utd_root)
+    np.testing.assert_array_equal(record.labels[::2], labels)
+    np.testing.assert_array_equal(record.subjects[::2], subjects)
+    lengths = [len(x) for x in sequences]
+    assert (min(lengths), max(lengths)) == (107, 326)
+    # The shortest recording (107 samples, padded to 176) and the longest (326, cut from it).
+    for index in (int(np.argmin(lengths)), int(np.argmax(lengths))):
+        key = (int(labels[index]) + 1, int(subjects[index]), int(record.trials[2 * index]))
+        np.testing.assert_allclose(record.inertial[2 * index : 2 * index + 2],
+                                   _reference_windows(utd_root, key, 3.52, 2), atol=1e-4)

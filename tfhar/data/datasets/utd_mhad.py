@@ -5,8 +5,9 @@ Reads the layout the official `Inertial.zip` and `Skeleton.zip` unpack to:
 `Skeleton/aA_sS_tT_skeleton.mat` (variable `d_skel`, (20, 3, T) at 30 Hz), A = action 1..27,
 S = subject 1..8, T = trial 1..4; 861 sequences. The official sequences last 2.14..6.52 s
 (inertial) and 1.37..4.17 s (skeleton); an inertial recording is 1.4 to 2.7 times as long as its
-skeleton (the Kinect recording starts later and stops earlier). A little over 300 lines: the
-release's name tables (27 actions, 20 joints) and its file-grid checks.
+skeleton (the Kinect recording starts later and stops earlier). With `segment_s`, fixed
+inertial windows of D seconds (tfhar.data.segments). Some 360 lines: the release's name tables
+(27 actions, 20 joints), its file-grid checks and the segment option.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from tfhar.data import cache as cache_lib
-from tfhar.data import preprocess, sequences
+from tfhar.data import preprocess, segments, sequences
 from tfhar.data.errors import DataError
 from tfhar.data.record import Record
 
@@ -176,9 +177,11 @@ def _skeleton_frames(path: Path, raw: np.ndarray) -> tuple[np.ndarray, str]:
     return repaired, f"{path}: {filled} all-zero frame(s) interpolated, {trimmed} trimmed"
 
 
-def _sequence(paths: dict[str, Path], window_length: int, normalize: bool) -> dict[str, object]:
+def _sequence(paths: dict[str, Path], window_length: int, normalize: bool,
+              key: Key, segmenting: segments.SegmentOptions | None) -> dict[str, object]:
     """One (action, subject, trial): preprocessed arrays per modality, the raw duration (the
-    inertial one when loaded) and a note on repaired skeleton frames."""
+    inertial one when loaded) and a note on repaired skeleton frames; with `segmenting`,
+    (count, window_length, 6) inertial windows and their duration D."""
     raw = {m: sequences.read_mat(path, VARIABLES[m], *_SHAPES[m]) for m, path in paths.items()}
     out: dict[str, object] = {"note": ""}
     if "skeleton" in raw:
@@ -187,7 +190,11 @@ def _sequence(paths: dict[str, Path], window_length: int, normalize: bool) -> di
     sequences.check_durations(paths, lengths, RATES_HZ, MIN_DURATION_S, MAX_DURATION_RATIO)
     modality = "inertial" if "inertial" in raw else "skeleton"
     out["duration"] = lengths[modality] / RATES_HZ[modality]
-    if "inertial" in raw:
+    if segmenting is not None:
+        out["inertial"] = segmenting.windows(raw["inertial"], key, INERTIAL_RATE_HZ,
+                                             window_length)
+        out["duration"] = segmenting.duration_s
+    elif "inertial" in raw:
         out["inertial"] = preprocess.resample(raw["inertial"], window_length)
     if "skeleton" in raw:
         frames = preprocess.resample(raw["skeleton"], window_length)
@@ -207,8 +214,10 @@ def _build(
     window_length: int,
     normalize: bool,
     on_error: str,
+    segmenting: segments.SegmentOptions | None = None,
 ) -> dict[str, np.ndarray]:
-    """Read and preprocess every sequence into stacked arrays (the cached content)."""
+    """Read and preprocess every sequence into stacked arrays (the cached content); with
+    `segmenting`, one row per window (a recording's key, label and duration D repeated)."""
     skipped = [
         OUTSIDE_GRID.format(path=paths[0], modality=paths[0].stem.rsplit("_", 1)[1])
         for paths in outside.values()
@@ -222,7 +231,8 @@ def _build(
             have = next(found[m][key] for m in found if key in found[m])
             absent = root / FOLDERS[missing[0]] / file_name(key, missing[0])
             raise DataError(f"{absent}: missing, but its pair {have} exists")
-        return _sequence({m: found[m][key] for m in found}, window_length, normalize)
+        return _sequence({m: found[m][key] for m in found}, window_length, normalize, key,
+                         segmenting)
 
     keys = sorted(set().union(*(files.keys() for files in found.values())))
     rows, bad = sequences.collect(keys, read_one, on_error)
@@ -232,17 +242,20 @@ def _build(
             f"no usable UTD-MHAD sequences under {root} ({len(skipped)} skipped). "
             f"Download the data with `{DOWNLOAD_HINT.format(root=root)}`"
         )
-    index = np.array([key for key, _ in rows], np.int32).reshape(-1, 3)
+    repeats = 1 if segmenting is None else segmenting.count
+    index = np.repeat(np.array([key for key, _ in rows], np.int32).reshape(-1, 3), repeats, 0)
     arrays = {
         "labels": index[:, 0] - 1,
         "subjects": index[:, 1],
         "trials": index[:, 2],
-        "durations": np.array([row["duration"] for _, row in rows], np.float32),
+        "durations": np.repeat(np.array([row["duration"] for _, row in rows], np.float32),
+                               repeats),
         "skipped": np.array(skipped, dtype=str),
         "repaired": np.array([row["note"] for _, row in rows if row["note"]], dtype=str),
     }
+    stack = np.stack if segmenting is None else np.concatenate
     for modality in found:
-        arrays[modality] = np.stack([row[modality] for _, row in rows]).astype(np.float32)
+        arrays[modality] = stack([row[modality] for _, row in rows]).astype(np.float32)
     return arrays
 
 
@@ -273,6 +286,9 @@ def load(
     cache: bool = True,
     cache_dir: str | None = None,
     on_error: str = "raise",
+    segment_s: float | None = None,
+    segments_per_recording: int = 1,
+    segment_seed: int = 0,
 ) -> Record:
     """Load UTD-MHAD from `root`: inertial (N, window_length, 6) in g and deg/s, skeleton
     (N, window_length, 20, 3); labels = action - 1 (0..26), rows sorted by (action, subject,
@@ -292,8 +308,19 @@ def load(
     lasting under MIN_DURATION_S (0.5 s), or two modalities whose durations differ by more than
     MAX_DURATION_RATIO (4x). With `on_error="skip"` such a sequence is left out and counted in
     a warning instead; DataError when nothing usable is left.
+
+    `segment_s` (seconds D; inertial only): what a phone sees, `segments_per_recording` rows
+    per recording, each round(D x 50) raw samples at an offset drawn from
+    default_rng([segment_seed, action, subject, trial]), a shorter recording padded with its
+    edge samples (tfhar.data.segments), FFT-resampled to `window_length`; labels, subjects and
+    trials repeated, durations D (so tfhar.export's metadata says D). Every split is cut so.
     """
     modalities = _check_options(modalities, window_length, on_error)
+    try:
+        segmenting = segments.segment_options(NAME, modalities, segment_s,
+                                              segments_per_recording, segment_seed)
+    except ValueError as error:
+        raise DataError(str(error)) from None
     window_length = int(window_length)
     root = Path(root).expanduser()
     found, outside = _scan(root, modalities)
@@ -301,6 +328,8 @@ def load(
     normalize = bool(normalize_skeleton)
     settings = {"dataset": NAME, "modalities": modalities, "window_length": window_length}
     settings.update(normalize_skeleton=normalize, on_error=on_error)
+    if segmenting is not None:  # Only then, so that the caches of whole recordings stay valid.
+        settings.update(segmenting.settings())
     files = [p for files in found.values() for p in files.values()]
     files += [p for paths in outside.values() for p in paths]
     arrays = cache_lib.cached(
@@ -309,7 +338,7 @@ def load(
         files,
         settings,
         ("labels", "subjects", "trials", "durations", "skipped", "repaired", *modalities),
-        lambda: _build(root, found, outside, window_length, normalize, on_error),
+        lambda: _build(root, found, outside, window_length, normalize, on_error, segmenting),
     )
     skipped = arrays["skipped"]
     total = len(arrays["labels"]) + len(skipped)
