@@ -20,7 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tfhar.config import ConfigError, config_from_tree, dump_config, read_tree
+from tfhar.config import ConfigError, config_from_tree, dump_config, read_tree, shipped_configs
 from tfhar.data import DataError
 from tfhar.experiment.run_directory import (
     OwnershipError,
@@ -38,6 +38,7 @@ KIND = "tune"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="tfhar-tune", description=__doc__.split("\n\n")[0],
+        epilog=f"shipped searches (--config NAME): {', '.join(shipped_configs(searches=True))}",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True,
                         help="tune config: a YAML file or a shipped name (e.g. tune/...)")

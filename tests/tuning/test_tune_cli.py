@@ -150,3 +150,17 @@ def test_pipeline_refuses_a_folder_that_is_not_a_search(tmp_path, capsys):
     assert tuned.main(["--project", str(tmp_path / "mine"), "--out",
                        str(tmp_path / "out")]) == 2
     assert "not a finished tfhar-tune search" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", [n for n in tune.shipped_configs(searches=True)])
+def test_every_shipped_search_is_a_valid_search(name):
+    """Each shipped tune config names real config fields with values that make valid configs,
+    and a score the tuner knows (the checks `tfhar-tune` runs before reading any data)."""
+    from tfhar.tuning.scoring import Scoring
+    from tfhar.tuning.space import SearchSpace
+
+    tree, search, score, _ = tune.read_search(name)
+    space = SearchSpace.parse(search)
+    Scoring.parse(score)
+    space.check(tree, [])
+    assert space.dimensions
