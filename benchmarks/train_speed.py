@@ -26,7 +26,6 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import tfhar.data as data
 import keras
@@ -37,7 +36,6 @@ from tfhar.input import cmc_dataset, labeled_dataset, simclr_dataset
 from tfhar.models import ClassifierModel, CMCModel, SimCLRModel
 from tfhar.models.precision import set_precision
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "utd_mhad"
 REPEATS = 5
 # Training clips/s of the authors' PyTorch Lightning code (razzu/cmc-cmkm) for the same methods
 # and UTD-MHAD batch sizes, float32 on CPU, as measured on 2026-11-26 on a 2-core AMD EPYC
@@ -50,9 +48,10 @@ AUTHORS_MEASURED = ("2026-11-26, 2-core AMD EPYC (AVX2 only), authors' code comm
                     "recorded")
 
 
-def build(method: str, overrides: list[str], train: data.Record):
-    """(model, dataset, clips per batch) for one method, as tfhar.train builds them."""
-    config = load_config(CONFIGS / f"{method}.yaml", overrides)
+def build(config_name: str, overrides: list[str], train: data.Record):
+    """(model, dataset, clips per batch) of one config (a file or a shipped name such as
+    utd_mhad/cmc), as tfhar.train builds them."""
+    config = load_config(config_name, overrides)
     set_precision(config.runtime.precision)
     modalities = config.data.modalities
     augmenters = builders.build_augmenters(config, modalities)
@@ -133,16 +132,32 @@ def _spread(values: list[float]) -> dict:
     return {"min": ordered[0], "median": ordered[len(ordered) // 2], "max": ordered[-1]}
 
 
-def measure(method: str, overrides: list[str], steps: int, epochs: int) -> dict:
-    """One method's figures, measured in this process."""
+def measure(config_name: str, overrides: list[str], steps: int, epochs: int) -> dict:
+    """One config's figures on UTD-MHAD's training split, measured in this process."""
     train = data.split(data.load("utd_mhad"), "cross_subject")["train"]
-    model, dataset, batch = build(method, overrides, train)
+    model, dataset, batch = build(config_name, overrides, train)
     steps_ = step_rates(model, dataset, batch, steps)
     epochs_ = epoch_rates(model, dataset, batch, epochs)
     supply = pipeline_rate(dataset.repeat(), batch, 4 * steps)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"method": method, "step": _spread(steps_), "epoch": _spread(epochs_),
+    return {"config": config_name, "step": _spread(steps_), "epoch": _spread(epochs_),
             "input": supply, "peak_rss_mb": peak}
+
+
+def measure_in_child(config_name: str, precision: str, overrides: list[str], steps: int,
+                     epochs: int) -> dict:
+    """`measure` in a fresh Python process (measured one after another in one process, later
+    configs ran up to 2x slower: skeleton SimCLR 46 vs 94 clips/s here). SystemExit with the
+    child's last error line when it fails."""
+    command = [sys.executable, __file__, "--in-process", "--steps", str(steps), "--epochs",
+               str(epochs), "--config", config_name, f"--set=runtime.precision={precision}"]
+    command += [f"--set={value}" for value in overrides]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode or not lines:
+        tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SystemExit(f"error: measuring {config_name} failed: {tail}")
+    return {**json.loads(lines[-1]), "precision": precision}
 
 
 def main() -> None:
@@ -155,10 +170,10 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--out", help="also write the figures to this JSON file")
     parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--config", help=argparse.SUPPRESS)  # The child's config.
     args = parser.parse_args()
-    if args.in_process:  # A child of the loop below: one method, a JSON line.
-        (method,) = args.methods
-        print(json.dumps(measure(method, args.set, args.steps, args.epochs)), flush=True)
+    if args.in_process:  # A child of measure_in_child: one config, a JSON line.
+        print(json.dumps(measure(args.config, args.set, args.steps, args.epochs)), flush=True)
         return
     from tfhar.machine import describe_cpu, machine_info
 
@@ -171,18 +186,8 @@ def main() -> None:
     rows = []
     for method in args.methods:
         for precision in args.precisions:
-            # A fresh process each: measured one after another in one process, later
-            # methods ran up to 2x slower (skeleton SimCLR 46 vs 94 clips/s here).
-            command = [sys.executable, __file__, "--in-process", "--steps", str(args.steps),
-                       "--epochs", str(args.epochs), "--methods", method,
-                       f"--set=runtime.precision={precision}"] + [
-                f"--set={value}" for value in args.set]
-            result = subprocess.run(command, capture_output=True, text=True, check=False)
-            lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-            if result.returncode or not lines:
-                tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-                raise SystemExit(f"error: measuring {method} failed: {tail}")
-            row = {**json.loads(lines[-1]), "precision": precision}
+            row = {**measure_in_child(f"utd_mhad/{method}", precision, args.set, args.steps,
+                                      args.epochs), "method": method}
             rows.append(row)
             step, epoch = row["step"], row["epoch"]
             print(f"{method:22s} {precision:15s} "
