@@ -14,6 +14,7 @@ A little over 300 lines: one section per kind of results file.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from pathlib import Path
@@ -88,20 +89,27 @@ def _fraction(value: float) -> str:
     return f"{100 * value:g}%"
 
 
-def table1_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
-    table = pd.read_csv(folder / "table1.csv")
-    runs = pd.read_csv(folder / "table1_runs.csv")
+def table1_section(folder: Path, dataset: str, out_dir: Path, paper: bool = False
+                   ) -> list[str]:
+    """Table 1 of one protocol: cross_subject (table1*.csv) or, with `paper`, the paper's
+    (table1_paper*.csv: every training subject, no validation, the last epoch tested)."""
+    stem = "table1_paper" if paper else "table1"
+    table = pd.read_csv(folder / f"{stem}.csv")
+    runs = pd.read_csv(folder / f"{stem}_runs.csv")
     val = runs.groupby("model", sort=False).val_accuracy.mean()
     seeds = int(table.seeds.max())
-    lines = ["### Table 1 (full labels)", "", "```bash",
-             f"python -m pipelines.table1 --dataset {dataset} --seeds {seeds} "
-             f"--out {folder}   # trains what is missing",
-             f"python -m pipelines.table1 --dataset {dataset} --seeds {seeds} "
-             f"--out {folder} --existing-only", "```", "",
+    command = (f"python -m pipelines.table1 --dataset {dataset} --seeds {seeds} --out {folder}"
+               + (" --protocol paper" if paper else ""))
+    chosen = ("the paper's split: every training subject trains, none validates, and the last "
+              "epoch of the fixed schedule is tested" if paper else
+              "the checkpoint tested is the one best on the validation subject, whose accuracy "
+              "(mean over seeds) is the \"val\" column")
+    lines = [f"### Table 1 (full labels){', the paper protocol' if paper else ''}", "",
+             "```bash", f"{command}   # trains what is missing", f"{command} --existing-only",
+             "```", "",
              f"Test accuracy (%) on the test subjects ({int(runs.num_test_samples.max())} "
-             "windows), mean +- standard deviation over seeds; the checkpoint tested is the "
-             "one best on the validation subject, whose accuracy (mean over seeds) is the "
-             "\"val\" column. Source: `table1.csv`, per run `table1_runs.csv`.", "",
+             f"windows), mean +- standard deviation over seeds; {chosen}. Source: "
+             f"`{stem}.csv`, per run `{stem}_runs.csv`.", "",
              "| model | seeds | test | val | paper | gap to paper | authors' code | wall time |",
              "|---|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
@@ -223,7 +231,9 @@ def _margins(means: pd.DataFrame, labelled: pd.Series) -> list[str]:
     return lines
 
 
-SECTIONS = (("table1.csv", table1_section), ("variants.csv", variants_section),
+SECTIONS = (("table1.csv", table1_section),
+            ("table1_paper.csv", functools.partial(table1_section, paper=True)),
+            ("variants.csv", variants_section),
             ("semi_supervised_summary.csv", semi_supervised_section))
 
 

@@ -1,6 +1,7 @@
 """Reproduce the paper's Table 1 (full labels) over several seeds.
 
     python -m pipelines.table1 --dataset utd_mhad [--seeds 3] [--out pipelines/results/utd_mhad]
+        [--protocol cross_subject|paper] [--set KEY=VALUE ...]
 
 Runs every row with `python -m tfhar.train` and the configs in configs/<dataset>/, one run
 directory per (row, seed) under --runs-dir; a run whose metrics.json exists is not run again, so
@@ -9,6 +10,13 @@ encoders of the two SimCLR rows of the same seed instead of pre-training them ag
 time excludes that pre-training). Writes table1.csv, table1.md and table1_runs.csv into --out,
 a folder that is absent, empty or one a pipeline wrote (marked by its .tfhar.json); any other
 folder, and a run directory tfhar did not write, stop it with one error line (exit status 2).
+
+--protocol paper is the paper's own split, like for like: train on every training subject
+(UTD-MHAD 1, 3, 5, 7), no validation subject, test on the same test subjects; with nothing to
+pick a checkpoint on, the last epoch of a fixed schedule is tested (finetune.monitor=last; the
+plateau schedule follows the training loss). Choose that schedule (finetune.epochs, ...) by
+leave-one-subject-out over the training subjects (tfhar-tune, e.g. tune/utd_mhad_checkpoint_rule)
+and pass it with --set. Its runs go to <runs-dir>_paper and its files are table1_paper*.
 """
 
 from __future__ import annotations
@@ -55,9 +63,17 @@ ROWS = {
 }
 
 
-def row_overrides(model: str, runs_dir: Path, seed: int) -> list[str]:
-    """Extra --set values of a row: the seed, and for fusion the SimCLR rows' encoders."""
+PROTOCOLS = ("cross_subject", "paper")
+# --protocol paper: no validation subject, so the last epoch is tested.
+PAPER_OVERRIDES = ["data.protocol=paper", "finetune.monitor=last"]
+
+
+def row_overrides(model: str, runs_dir: Path, seed: int, extra: list[str] | None = None
+                  ) -> list[str]:
+    """Extra --set values of a row: the seed, `extra` (the protocol's and the user's), and
+    for fusion the SimCLR rows' encoders."""
     overrides = ["runtime.verbose=2"] + ([f"runtime.seed={seed}"] if seed else [])
+    overrides += list(extra or [])
     if model == "simclr fusion":
         for modality in ("inertial", "skeleton"):
             path = runs_dir / f"simclr_{modality}-seed{seed}" / "encoders" / f"{modality}.keras"
@@ -77,8 +93,20 @@ def planned(dataset: str, seeds: int, runs_dir: Path, only: list[str] | None
             for seed in range(seeds)]
 
 
+def check_overrides(dataset: str, extra: list[str]) -> None:
+    """Every row's config with `extra` applied is valid (ConfigError naming the row and the
+    problem otherwise), before any training."""
+    from tfhar.config import ConfigError, load_config
+
+    for model, (stem, _, _) in ROWS[dataset].items():
+        try:
+            load_config(config_path(dataset, stem), extra)
+        except ConfigError as error:
+            raise PipelineError(f"--set on row {model!r}: {error}") from None
+
+
 def run_all(dataset: str, seeds: int, runs_dir: Path, only: list[str] | None,
-            existing_only: bool = False) -> pd.DataFrame:
+            existing_only: bool = False, extra: list[str] | None = None) -> pd.DataFrame:
     runs = planned(dataset, seeds, runs_dir, only)
     if not existing_only:  # A folder tfhar did not write stops the pipeline before training.
         for _, _, run_dir in runs:
@@ -86,7 +114,7 @@ def run_all(dataset: str, seeds: int, runs_dir: Path, only: list[str] | None,
     rows = []
     for model, seed, run_dir in runs:
         config = config_path(dataset, ROWS[dataset][model][0])
-        overrides = row_overrides(model, runs_dir, seed)
+        overrides = row_overrides(model, runs_dir, seed, extra)
         if existing_only and not finished(run_dir, config, overrides):
             continue
         print(f"[table1] {model}, seed {seed}: {run_dir}", flush=True)
@@ -124,8 +152,9 @@ def number(value: float | None, sign: bool = False) -> str:
     return f"{value:+.2f}" if sign else f"{value:.2f}"
 
 
-def markdown(table: pd.DataFrame, dataset: str) -> str:
-    lines = [f"# Table 1 on {dataset} (test accuracy %, mean +- std over seeds)", "",
+def markdown(table: pd.DataFrame, dataset: str, protocol: str = "cross_subject") -> str:
+    title = "" if protocol == "cross_subject" else ", the paper's protocol (no validation)"
+    lines = [f"# Table 1 on {dataset}{title} (test accuracy %, mean +- std over seeds)", "",
              "| model | seeds | ours | paper | gap to paper | authors' code | wall time |",
              "|---|---|---|---|---|---|---|"]
     for row in table.itertuples():
@@ -152,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only these rows (quoted model names, e.g. 'skeleton simclr')")
     parser.add_argument("--existing-only", action="store_true",
                         help="train nothing: tabulate the finished runs among the seeds asked")
+    parser.add_argument("--protocol", default="cross_subject", choices=PROTOCOLS,
+                        help="cross_subject (a validation subject picks the checkpoint) or "
+                             "paper (the paper's training subjects, last epoch tested)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a value of every row's config, e.g. the schedule "
+                             "chosen for --protocol paper (repeatable)")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
@@ -160,18 +195,24 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--only: no row {unknown} on {args.dataset}; the rows: "
                      f"{', '.join(ROWS[args.dataset])}")
     out = args.out or default_out(args.dataset)
+    paper = args.protocol == "paper"
+    runs_dir = args.runs_dir.with_name(f"{args.runs_dir.name}_paper") if paper else args.runs_dir
+    extra = (PAPER_OVERRIDES if paper else []) + args.set
+    stem = "table1_paper" if paper else "table1"
     try:
         check_out(out)  # Before any training: a folder of the user's is never written into.
-        runs = run_all(args.dataset, args.seeds, args.runs_dir, args.only, args.existing_only)
+        check_overrides(args.dataset, extra)
+        runs = run_all(args.dataset, args.seeds, runs_dir, args.only, args.existing_only, extra)
         if runs.empty:
-            raise PipelineError(f"no finished runs in {str(args.runs_dir)!r}")
+            raise PipelineError(f"no finished runs in {str(runs_dir)!r}")
         table = summarize(runs, args.dataset)
-        written = write_results(out, {"table1_runs.csv": runs.to_csv(index=False),
-                                      "table1.csv": table.to_csv(index=False),
-                                      "table1.md": markdown(table, args.dataset)})
+        text = markdown(table, args.dataset, args.protocol)
+        written = write_results(out, {f"{stem}_runs.csv": runs.to_csv(index=False),
+                                      f"{stem}.csv": table.to_csv(index=False),
+                                      f"{stem}.md": text})
     except EXPECTED_ERRORS as error:
         return fail(error)
-    print(markdown(table, args.dataset))
+    print(text)
     print(json.dumps({"written": [str(path) for path in written]}))
     return 0
 

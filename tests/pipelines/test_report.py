@@ -136,3 +136,24 @@ def test_readme_block_needs_its_markers():
         updated("# no block here\n", "text")
     assert updated("a\n<!-- results:start -->\nold\n<!-- results:end -->\nb\n", "new") == (
         "a\n<!-- results:start -->\nnew\n<!-- results:end -->\nb\n")
+
+
+def test_the_paper_protocol_table_is_rendered_beside_the_other(tmp_path):
+    from pipelines import readme
+
+    folder = tmp_path / "results" / "utd_mhad"
+    write_results(folder)
+    pd.DataFrame({"model": ["cmc"], "seeds": [2], "mean_accuracy": [95.5], "std_accuracy": [0.5],
+                  "paper": [93.82], "authors_code": [96.04], "wall_time_s": [600.0]}
+                 ).to_csv(folder / "table1_paper.csv", index=False)
+    pd.DataFrame({"model": ["cmc", "cmc"], "seed": [0, 1], "run_dir": ["a", "b"],
+                  "accuracy": [95.0, 96.0], "val_accuracy": [None, None], "macro_f1": [95.0] * 2,
+                  "num_test_samples": [430] * 2, "wall_time_s": [300.0] * 2}
+                 ).to_csv(folder / "table1_paper_runs.csv", index=False)
+    text = report.render(tmp_path / "results", tmp_path / "docs")
+    assert text.index("### Table 1 (full labels)\n") < text.index(
+        "### Table 1 (full labels), the paper protocol")
+    assert "--protocol paper --existing-only" in text
+    assert "| cmc | 2 | 95.50 +- 0.50 | - | 93.82 | +1.68 | 96.04 | 10.0 min |" in text
+    block = readme.render(tmp_path / "results", tmp_path)
+    assert "the last epoch is tested" in block and "| cmc | 95.50 +- 0.50 | 93.82 | +1.68 |" in block

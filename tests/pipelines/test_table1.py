@@ -15,11 +15,11 @@ from tfhar.experiment.run_directory import MARKER, marker_kind
 def fake_runs(tfhar_run):
     """`fake_runs(runs_dir, seeds, accuracy_of)`: every row's runs, finished, of their config."""
 
-    def make(runs_dir, seeds, accuracy_of):
+    def make(runs_dir, seeds, accuracy_of, extra=None):
         for model, (stem, _, _) in table1.ROWS["utd_mhad"].items():
             for seed in range(seeds):
                 run_dir = tfhar_run(runs_dir / f"{stem}-seed{seed}", config_path("utd_mhad", stem),
-                                    table1.row_overrides(model, runs_dir, seed),
+                                    table1.row_overrides(model, runs_dir, seed, extra),
                                     accuracy=accuracy_of(model, seed))
                 if stem.startswith("simclr_") and stem != "simclr_fusion":  # Fusion loads them.
                     (run_dir / "encoders").mkdir()
@@ -78,6 +78,34 @@ def test_existing_runs_are_summarised_without_training(tmp_path, fake_runs, no_t
     # A second invocation writes into its own (marked) folder again.
     assert table1.main(["--seeds", "3", "--runs-dir", str(tmp_path / "runs"),
                         "--out", str(out)]) == 0
+
+
+def test_the_paper_protocol_has_its_own_runs_and_files(tmp_path, fake_runs, no_training):
+    extra = [*table1.PAPER_OVERRIDES, "finetune.epochs=40"]
+    fake_runs(tmp_path / "runs_paper", 1, lambda model, seed: 0.85, extra)
+    out = tmp_path / "out"
+    args = ["--seeds", "1", "--runs-dir", str(tmp_path / "runs"), "--out", str(out),
+            "--protocol", "paper", "--set", "finetune.epochs=40"]
+    assert table1.main(args) == 0
+    assert not (out / "table1.csv").exists()
+    table = pd.read_csv(out / "table1_paper.csv")
+    assert table.mean_accuracy.tolist() == pytest.approx([85.0] * len(table1.ROWS["utd_mhad"]))
+    assert "the paper's protocol" in (out / "table1_paper.md").read_text()
+    runs = pd.read_csv(out / "table1_paper_runs.csv")
+    assert all(path.startswith(str(tmp_path / "runs_paper")) for path in runs.run_dir)
+    # The fusion row's encoders are the paper protocol's SimCLR runs.
+    fusion = table1.row_overrides("simclr fusion", tmp_path / "runs_paper", 0, extra)
+    assert f"finetune.encoders.inertial={tmp_path}/runs_paper/simclr_inertial-seed0/encoders/" \
+        "inertial.keras" in fusion and "data.protocol=paper" in fusion
+
+
+def test_a_bad_set_value_stops_the_pipeline_before_training(tmp_path, capsys, no_training):
+    out = tmp_path / "out"
+    assert table1.main(["--runs-dir", str(tmp_path / "runs"), "--out", str(out), "--set",
+                        "finetune.epochz=3"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: --set on row") and "epochz" in error
+    assert len(error.splitlines()) == 1 and not (tmp_path / "runs").exists()
 
 
 def test_fusion_reuses_the_simclr_encoders_of_its_seed(tmp_path):
