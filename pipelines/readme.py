@@ -53,6 +53,25 @@ def _semi_supervised(folder: Path, name: str, readme_dir: Path) -> list[str]:
     return lines + [""]
 
 
+def _phone_windows(folder: Path, name: str) -> list[str]:
+    summary = pd.read_csv(folder / "phone_windows_summary.csv")
+    lines = [f"**{name}, the IMU model on continuous streams** (test accuracy %, mean +- std over "
+             f"{int(summary.seeds.max())} seeds: on whole pre-segmented recordings, and on every "
+             f"window of streams of the test subjects' recordings, D = "
+             f"{summary.window_s.iloc[0]:.2f} s windows scored by the action they overlap "
+             "most):", "", "| trained on | whole recordings | streams | streams, macro F1 |",
+             "|---|---|---|---|"]
+    label = {"whole": "whole recordings", "segments": "D-second windows"}
+    for r in summary.itertuples():
+        lines.append(f"| {label.get(r.variant, r.variant)} "
+                     f"| {100 * r.segment_accuracy_mean:.2f} +- {100 * r.segment_accuracy_std:.2f} "
+                     f"| {100 * r.stream_majority_accuracy_mean:.2f} +- "
+                     f"{100 * r.stream_majority_accuracy_std:.2f} "
+                     f"| {100 * r.stream_majority_macro_f1_mean:.2f} +- "
+                     f"{100 * r.stream_majority_macro_f1_std:.2f} |")
+    return lines + [""]
+
+
 def render(results: Path, readme_dir: Path) -> str:
     """The Results section's text (between the markers) from the folders under `results`."""
     folders = sorted((p for p in results.iterdir() if p.is_dir()),
@@ -71,6 +90,8 @@ def render(results: Path, readme_dir: Path) -> str:
             lines += _table1(folder, name, paper=True)
         if (folder / "semi_supervised_summary.csv").is_file():
             lines += _semi_supervised(folder, name, readme_dir)
+        if (folder / "phone_windows_summary.csv").is_file():
+            lines += _phone_windows(folder, name)
     return "\n".join(lines).rstrip("\n")
 
 

@@ -231,10 +231,92 @@ def _margins(means: pd.DataFrame, labelled: pd.Series) -> list[str]:
     return lines
 
 
+def phone_windows_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
+    """pipelines.phone_windows: whole recordings against D-second windows, on streams."""
+    summary = pd.read_csv(folder / "phone_windows_summary.csv").set_index("variant")
+    command = f"python -m pipelines.phone_windows --seeds {int(summary.seeds.max())} --out {folder}"
+    lines = ["### The phone model: trained on whole recordings or on D-second windows", "",
+             "```bash", f"{command}   # trains what is missing", "```", "",
+             "The supervised IMU model trained on whole recordings, each squeezed into one window "
+             "(`whole`), and on windows of D seconds cut at random offsets from the raw "
+             f"recordings (`segments`, D = {summary.window_s.iloc[0]:.2f} s, the median training "
+             "recording), as the phone cuts them from a stream. Test accuracy (%) on the whole "
+             "test recordings, on each run's own test windows, and on continuous streams of the "
+             "test subjects' recordings played back to back (every window cut as `tfhar-predict` "
+             "cuts it; majority: the action it overlaps most; tolerant: windows across a "
+             "transition count as right with either action), mean +- std over seeds. Source: "
+             "`phone_windows_summary.csv`, per run `phone_windows.csv`.", "",
+             "| variant | seeds | whole recordings | own windows | stream | stream macro F1 "
+             "| stream, tolerant |", "|---|---|---|---|---|---|---|"]
+
+    def cell(row, name: str) -> str:
+        return f"{100 * row[f'{name}_mean']:.2f} +- {100 * row[f'{name}_std']:.2f}"
+
+    for variant, row in summary.iterrows():
+        lines.append(f"| {variant} | {int(row.seeds)} | {cell(row, 'segment_accuracy')} "
+                     f"| {cell(row, 'window_accuracy')} | {cell(row, 'stream_majority_accuracy')} "
+                     f"| {cell(row, 'stream_majority_macro_f1')} "
+                     f"| {cell(row, 'stream_tolerant_accuracy')} |")
+    choice = folder / "phone_windows_choice.csv"
+    if choice.is_file():
+        table = pd.read_csv(choice)
+        lines += ["", "The segment settings were chosen on the validation subject's streams "
+                  "(seed 0; `python -m pipelines.phone_windows --choose`, "
+                  "`phone_windows_choice.csv`), never on the test subjects:", "",
+                  "| variant | windows per recording | epochs | val accuracy | val stream "
+                  "| val stream, tolerant | chosen |", "|---|---|---|---|---|---|---|"]
+        for r in table.itertuples():
+            lines.append(f"| {r.variant} | {r.segments_per_recording} | {r.epochs} "
+                         f"| {100 * r.val_accuracy:.2f} "
+                         f"| {100 * r.val_stream_majority_accuracy:.2f} "
+                         f"| {100 * r.val_stream_tolerant_accuracy:.2f} "
+                         f"| {'yes' if r.chosen else ''} |")
+    return lines + [""]
+
+
+def tuned_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
+    """A search's results (pipelines.tuned): its trials on the training subjects' folds, the
+    best config, and that config's test accuracy over seeds."""
+    best = pd.read_csv(folder / "best.csv").iloc[0]
+    trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})
+    names = list(trials.columns[list(trials.columns).index("status") + 1:
+                                list(trials.columns).index("score")])
+    figure = Path(os.path.relpath(folder / "search.png", out_dir)).as_posix()
+    changes = f" --set {best.changes}" if isinstance(best.changes, str) and best.changes else ""
+    lines = [f"### Search `{folder.name}`", "", "```bash",
+             f"python -m pipelines.tuned --project tune/... --out {folder} "
+             f"--seeds {int(best.seeds)}{changes}", "```", "",
+             f"{int(best.trials)} trials, each scored by accuracy (%) on folds of the training "
+             "subjects (mean +- std over folds); the test subjects are never seen. Source: "
+             "`trials.csv`, `best.csv`.", ""]
+    if (folder / "search.png").is_file():
+        lines += [f"![score against each hyperparameter]({figure})", ""]
+    lines += ["| trial | " + " | ".join(f"`{n}`" for n in names) + " | CV accuracy |",
+              "|---|" + "---|" * (len(names) + 1)]
+    for row in trials.sort_values("score", ascending=False).to_dict("records"):
+        score = "-" if pd.isna(row["score"]) else (
+            f"{100 * row['score']:.2f} +- {100 * row['score_std']:.2f}")
+        lines.append(f"| {row['trial_id']} | " + " | ".join(f"{row[n]}" for n in names)
+                     + f" | {score} |")
+    test = ("not trained yet" if pd.isna(best.test_mean) else
+            f"{best.test_mean:.2f}" + ("" if pd.isna(best.test_std) else
+                                       f" +- {best.test_std:.2f}") + f" ({int(best.seeds)} seeds)")
+    lines += ["", f"Best: trial {best.trial_id}, cross-validated {best.cv_score:.2f} +- "
+              f"{best.cv_score_std:.2f}; its config (`best.yaml`{changes and ', with' + changes}) "
+              f"on the test subjects: {test}.", ""]
+    return lines
+
+
 SECTIONS = (("table1.csv", table1_section),
             ("table1_paper.csv", functools.partial(table1_section, paper=True)),
             ("variants.csv", variants_section),
-            ("semi_supervised_summary.csv", semi_supervised_section))
+            ("semi_supervised_summary.csv", semi_supervised_section),
+            ("phone_windows_summary.csv", phone_windows_section))
+
+
+def _in(subfolder: Path, build, folder: Path, dataset: str, out_dir: Path) -> list[str]:
+    """`build` of a results subfolder (a search's) of a dataset folder."""
+    return build(subfolder, dataset, out_dir)
 
 
 def render(results: Path, out_dir: Path) -> str:
@@ -255,6 +337,9 @@ def render(results: Path, out_dir: Path) -> str:
         lines += [f"## {NAMES.get(folder.name, folder.name)}", ""]
         if folder.name in NOTES:
             lines += [NOTES[folder.name], ""]
+        searches = sorted(p for p in folder.iterdir() if (p / "best.csv").is_file())
+        sections += [(p / "best.csv", functools.partial(_in, p, tuned_section))
+                     for p in searches]
         for name, build in sections:
             try:
                 lines += build(folder, folder.name, out_dir)

@@ -157,3 +157,37 @@ def test_the_paper_protocol_table_is_rendered_beside_the_other(tmp_path):
     assert "| cmc | 2 | 95.50 +- 0.50 | - | 93.82 | +1.68 | 96.04 | 10.0 min |" in text
     block = readme.render(tmp_path / "results", tmp_path)
     assert "the last epoch is tested" in block and "| cmc | 95.50 +- 0.50 | 93.82 | +1.68 |" in block
+
+
+def test_a_search_and_the_phone_windows_are_rendered(tmp_path):
+    folder = tmp_path / "results" / "utd_mhad"
+    write_results(folder)
+    search = folder / "tune_simclr_inertial"
+    search.mkdir()
+    pd.DataFrame({"trial_id": ["0000", "0001"], "status": ["COMPLETED"] * 2,
+                  "pretrain.temperature": [0.05, 0.1], "score": [0.70, 0.7325],
+                  "score_std": [0.02, 0.03], "fold_scores": ["{}", "{}"],
+                  "wall_time_s": [1.0, 2.0], "trial_dir": ["a", "b"]}
+                 ).to_csv(search / "trials.csv", index=False)
+    pd.DataFrame([{"trial_id": "0001", "cv_score": 73.25, "cv_score_std": 3.0, "trials": 2,
+                   "seeds": 3, "test_mean": 70.5, "test_std": 1.25,
+                   "changes": "pretrain.epochs=300"}]).to_csv(search / "best.csv", index=False)
+    figures = {"segment_accuracy": 0.76, "window_accuracy": 0.7, "stream_majority_accuracy": 0.3,
+               "stream_majority_macro_f1": 0.25, "stream_tolerant_accuracy": 0.32}
+    pd.DataFrame([{"variant": v, "seeds": 3, "window_s": 3.52,
+                   **{f"{k}_mean": x + gain for k, x in figures.items()},
+                   **{f"{k}_std": 0.01 for k in figures}}
+                  for v, gain in (("whole", 0.0), ("segments", 0.1))]
+                 ).to_csv(folder / "phone_windows_summary.csv", index=False)
+    text = report.render(tmp_path / "results", tmp_path / "docs")
+    assert "### Search `tune_simclr_inertial`" in text
+    # Trials best first, with their hyperparameters and fold spread.
+    assert text.index("| 0001 | 0.1 | 73.25 +- 3.00 |") < text.index("| 0000 | 0.05 | 70.00 +- 2.00 |")
+    assert "cross-validated 73.25 +- 3.00" in text and "70.50 +- 1.25 (3 seeds)" in text
+    assert "| whole | 3 | 76.00 +- 1.00 | 70.00 +- 1.00 | 30.00 +- 1.00 |" in text
+    assert "| segments | 3 | 86.00 +- 1.00 | 80.00 +- 1.00 | 40.00 +- 1.00 |" in text
+    assert "D = 3.52 s" in text
+    from pipelines import readme
+
+    block = readme.render(tmp_path / "results", tmp_path)
+    assert "| D-second windows | 86.00 +- 1.00 | 40.00 +- 1.00 | 35.00 +- 1.00 |" in block
