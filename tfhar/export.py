@@ -107,7 +107,10 @@ def check_request(args: argparse.Namespace):
         raise ExportError(f"missing model file(s) {', '.join(missing)}: did the run finish?")
     out = Path(args.out) if args.out else Path("saved_models") / run_dir.resolve().name
     check_replaceable(out, EXPORT_KIND, "--out", is_legacy_export)
-    return ExportRequest(run_dir, out, formats, args.raw_input, args.standardize), config
+    # A run trained on standardized windows (data.standardize) has an encoder that reads them:
+    # its phone model always standardizes inside, so that phones feed raw units.
+    standardize = args.standardize or config.data.standardize
+    return ExportRequest(run_dir, out, formats, args.raw_input, standardize), config
 
 
 def inertial_classifier(config, splits, encoder, scratch: Path):
@@ -209,7 +212,9 @@ def metadata(request: ExportRequest, config, train, keras_accuracy: float, origi
         "mean": [float(v) for v in standardization[0]],
         "std": [float(v) for v in standardization[1]],
         "inside_model": request.standardize,
-        "source": f"per channel over the run's {len(train.labels)} training windows"}
+        "source": "per channel over the training windows the run was trained on, standardized "
+                  "(data.standardize)" if config.data.standardize else
+                  f"per channel over the run's {len(train.labels)} training windows"}
     return {
         "model": model,
         "class_names": list(train.class_names),
@@ -248,21 +253,29 @@ def export(request: ExportRequest, config, splits, tmp: Path, scratch: Path) -> 
 
     from tfhar import tflite_utils
     from tfhar.config import dump_config
+    from tfhar.experiment.data import standardized
     from tfhar.models.phone import channel_statistics, phone_model, standardized_encoder
 
     train, test = splits.train, splits.test
-    encoder, classifier, origin = inertial_parts(request, config, splits, scratch)
+    trained_standardized = config.data.standardize
+    encoder, classifier, origin = inertial_parts(
+        request, config, standardized(splits) if trained_standardized else splits, scratch)
     raw_samples = raw_sample_count(train) if request.raw_input else None
     if request.raw_input and not raw_samples:
         raise ExportError("--raw-input needs the recordings' durations and sampling rate, "
                           f"which dataset {config.data.dataset!r} does not give")
     integer = [f for f in request.formats if f in INTEGER_FORMATS]
-    stats = channel_statistics(train.inertial) if request.standardize or integer else None
-    try:
-        standardized = standardized_encoder(encoder, *stats) if stats is not None else None
-    except ValueError as error:
-        raise ExportError(str(error)) from None
-    model = phone_model(standardized if request.standardize else encoder, classifier,
+    if trained_standardized:  # The encoder reads windows standardized as in training.
+        stats = channel_statistics(splits.pretrain.inertial)
+        reads_standardized = encoder
+    else:
+        stats = channel_statistics(train.inertial) if request.standardize or integer else None
+        try:
+            reads_standardized = (standardized_encoder(encoder, *stats) if stats is not None
+                                  else None)
+        except ValueError as error:
+            raise ExportError(str(error)) from None
+    model = phone_model(reads_standardized if request.standardize else encoder, classifier,
                         raw_samples, stats if request.standardize else None)
     # Raw-input models are fed the windows FFT-resampled to the raw samples they stand for.
     calibration, inputs = (w if raw_samples is None else preprocess.resample(
@@ -271,7 +284,7 @@ def export(request: ExportRequest, config, splits, tmp: Path, scratch: Path) -> 
     keras_accuracy = float(np.mean(keras_probabilities.argmax(1) == test.labels))
     model.export(str(tmp / "saved_model"), verbose=False)
     if integer:  # One window at a time, standardized: no float operator, no shape arithmetic.
-        fixed = phone_model(standardized, classifier, raw_samples)
+        fixed = phone_model(reads_standardized, classifier, raw_samples)
         fixed.export(str(scratch / "integer_model"), verbose=False, input_signature=[
             keras.InputSpec(shape=(1, *inputs.shape[1:]), dtype="float32")])
     for fmt in request.formats:
@@ -325,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         request, config = check_request(args)
         from tfhar.experiment.data import load_splits
 
-        splits = load_splits(config)
+        splits = load_splits(config, raw=True)  # The phone model takes raw units.
     except (ExportError, ConfigError, DataError, OwnershipError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

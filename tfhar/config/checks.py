@@ -101,6 +101,9 @@ def _unused(config: Config) -> list[tuple[str, str]]:
         unused("model.classifier_hidden_dims", "model.classifier is linear")
     if config.pretrain.shards is None:
         unused("pretrain.shuffle_buffer", "it applies to pretrain.shards, which is not set")
+    if "inertial" not in modalities:
+        unused("data.standardize", "it standardizes inertial channels, and data.modalities "
+               "leave out inertial")
     if config.data.label_fraction == 1.0:
         unused("data.label_fraction_seed", "data.label_fraction is 1 (every label is used)")
     return found
@@ -124,6 +127,10 @@ def validate(config: Config) -> Config:
             f"data.modalities: method {config.method!r} needs both inertial and skeleton, "
             f"got {list(modalities)}")
     _check_encoders(config)
+    if config.data.standardize and config.pretrain.shards is not None:
+        raise ConfigError("data.standardize: the windows of pretrain.shards are stored in raw "
+                          "units and would not be standardized; write standardized shards or "
+                          "leave data.standardize false")
     from tfhar.augment import specs  # Pure Python: no TensorFlow import.
 
     for modality in MODALITIES:

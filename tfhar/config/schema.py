@@ -62,6 +62,10 @@ class DataConfig:
                                       low=SEED_RANGE[0], high=SEED_RANGE[1])
     options: dict[str, Any] = _field({}, "extra options of the dataset's loader (e.g. "
                                      "synthetic sizes; tfhar.data.loader_options lists them)")
+    standardize: bool = _field(False, "standardize each inertial channel with the training "
+                               "windows' mean and std (over windows and steps) before "
+                               "augmentation, in every split; exported models standardize "
+                               "inside, so phones still feed raw units")
 
 
 @dataclasses.dataclass(frozen=True)
