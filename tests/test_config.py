@@ -245,3 +245,16 @@ def test_configuration_reference_is_current():
     committed = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
     assert committed.read_text() == reference(), (
         "docs/configuration.md is stale: python -m tfhar.config > docs/configuration.md")
+
+
+def test_the_hash_is_of_the_values_that_differ_from_the_defaults():
+    """A field added later at its default changes no hash (run directories resume across
+    upgrades); any change of a value, a removed augmentation included, changes it."""
+    from tfhar.config.loading import _differences
+
+    base = load_config("utd_mhad/cmc")
+    assert "standardize" not in _differences(base, Config()).get("data", {})
+    fewer = load_config("utd_mhad/cmc", ["augment.inertial={jitter: {p: 0.75, sigma: 1.0}}"])
+    standardized = load_config("utd_mhad/cmc", ["data.standardize=true"])
+    assert len({config_hash(c) for c in (base, fewer, standardized)}) == 3
+    assert config_hash(load_config("utd_mhad/cmc", ["runtime.verbose=0"])) == config_hash(base)

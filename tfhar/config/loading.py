@@ -198,16 +198,18 @@ def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] 
     return config_from_tree(read_tree(path) if path is not None else {}, overrides)
 
 
+def to_dict_value(value: Any) -> Any:
+    """A config value as plain YAML-friendly values (tuples become lists)."""
+    if isinstance(value, tuple | list):
+        return [to_dict_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_dict_value(v) for k, v in value.items()}
+    return value
+
+
 def to_dict(config: Any) -> dict:
     """The config as plain YAML-friendly values (tuples become lists)."""
-    def plain(value: Any) -> Any:
-        if isinstance(value, tuple | list):
-            return [plain(v) for v in value]
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        return value
-
-    return plain(dataclasses.asdict(config))
+    return to_dict_value(dataclasses.asdict(config))
 
 
 def results_only(config: Config) -> Config:
@@ -236,7 +238,26 @@ def dump_config(config: Config) -> str:
     return yaml.safe_dump(to_dict(config), sort_keys=False)
 
 
+def _differences(config: Any, default: Any) -> dict:
+    """{field: value} of the fields of dataclass `config` that differ from `default`'s, section
+    by section (a field holding a mapping, such as an augment set, is compared whole)."""
+    out = {}
+    for field in dataclasses.fields(config):
+        value, base = getattr(config, field.name), getattr(default, field.name)
+        if dataclasses.is_dataclass(value):
+            inner = _differences(value, base)
+            if inner:
+                out[field.name] = inner
+        elif value != base:
+            out[field.name] = to_dict_value(value)
+    return out
+
+
 def config_hash(config: Config) -> str:
-    """A short stable hash of what decides the results (NON_RESULT_FIELDS left out)."""
-    text = json.dumps(to_dict(results_only(config)), sort_keys=True)
+    """A short stable hash of what decides the results (NON_RESULT_FIELDS left out): of the
+    values that differ from the defaults, so that a field added to tfhar later (at its default)
+    changes no hash and default run directories resume across upgrades. A changed default
+    keeps the hash; the saved config.yaml (all values written out) then no longer matches
+    (matches_saved), which is what guards a run directory."""
+    text = json.dumps(_differences(results_only(config), Config()), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
