@@ -274,6 +274,25 @@ def phone_windows_section(folder: Path, dataset: str, out_dir: Path) -> list[str
     return lines + [""]
 
 
+def imu_only_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
+    """pipelines.imu_only: IMU-only classifiers on pre-trained encoders against supervised."""
+    summary = pd.read_csv(folder / "imu_only_summary.csv")
+    seeds = int(summary.seeds.max())
+    lines = ["### The IMU-only model: does pre-training with skeletons pay off?", "", "```bash",
+             f"python -m pipelines.imu_only --dataset {dataset} --seeds {seeds} --out {folder}",
+             "```", "", "Test accuracy (%) of IMU-only classifiers on the inertial encoder of each "
+             "pre-trained Table 1 run (frozen, or fine-tuned with the labels), against the "
+             "supervised IMU model; the gain is over the supervised model of the same seed, "
+             "averaged over seeds. Source: `imu_only_summary.csv`, per run `imu_only.csv`.", "",
+             "| pre-trained | encoder | seeds | test | val | gain over supervised |",
+             "|---|---|---|---|---|---|"]
+    for r in summary.itertuples():
+        lines.append(f"| {r.pretrained} | {r.mode} | {r.seeds} | {r.mean_accuracy:.2f} +- "
+                     f"{r.std_accuracy:.2f} | {_pct(r.mean_val_accuracy)} "
+                     f"| {r.gain_over_supervised:+.2f} |")
+    return lines + [""]
+
+
 def tuned_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
     """A search's results (pipelines.tuned): its trials on the training subjects' folds, the
     best config, and that config's test accuracy over seeds."""
@@ -311,7 +330,8 @@ SECTIONS = (("table1.csv", table1_section),
             ("table1_paper.csv", functools.partial(table1_section, paper=True)),
             ("variants.csv", variants_section),
             ("semi_supervised_summary.csv", semi_supervised_section),
-            ("phone_windows_summary.csv", phone_windows_section))
+            ("phone_windows_summary.csv", phone_windows_section),
+            ("imu_only_summary.csv", imu_only_section))
 
 
 def _in(subfolder: Path, build, folder: Path, dataset: str, out_dir: Path) -> list[str]:

@@ -1,0 +1,70 @@
+"""pipelines.imu_only: IMU-only classifiers on pre-trained inertial encoders against the
+supervised IMU model, per seed; finished runs reused, folders of the user's refused."""
+
+import pandas as pd
+import pytest
+
+from pipelines import imu_only, table1
+from pipelines.common import config_path
+
+
+@pytest.fixture
+def finished(tmp_path, tfhar_run):
+    """Every run of 2 seeds finished: Table 1's supervised IMU and CMC runs (with the CMC
+    inertial encoder file) and the IMU-only runs on them."""
+    table1_runs, runs_dir = tmp_path / "table1", tmp_path / "imu_only"
+    for seed in range(2):
+        tfhar_run(table1_runs / f"supervised_inertial-seed{seed}",
+                  config_path("utd_mhad", "supervised_inertial"),
+                  table1.row_overrides("inertial supervised", table1_runs, seed),
+                  accuracy=0.70 + 0.02 * seed)
+        cmc = tfhar_run(table1_runs / f"cmc-seed{seed}", config_path("utd_mhad", "cmc"),
+                        table1.row_overrides("cmc", table1_runs, seed), accuracy=0.9)
+        (cmc / "encoders").mkdir()
+        encoder = cmc / "encoders" / "inertial.keras"
+        encoder.write_bytes(b"")
+        for mode, accuracy in (("frozen", 0.65), ("fine-tuned", 0.80)):
+            tfhar_run(runs_dir / f"cmc-{mode}-seed{seed}",
+                      config_path("utd_mhad", imu_only.CLASSIFIER_CONFIG),
+                      imu_only.overrides(encoder, mode, seed), accuracy=accuracy,
+                      val_accuracy=0.75)
+    return table1_runs, runs_dir
+
+
+def test_finished_runs_are_compared_seed_by_seed(tmp_path, finished, no_training):
+    table1_runs, runs_dir = finished
+    out = tmp_path / "out"
+    assert imu_only.main(["--seeds", "2", "--pretrained", "cmc", "--table1-runs",
+                          str(table1_runs), "--runs-dir", str(runs_dir), "--out", str(out)]) == 0
+    runs = pd.read_csv(out / "imu_only.csv")
+    assert len(runs) == 2 + 2 * 2
+    summary = pd.read_csv(out / "imu_only_summary.csv").set_index("mode")
+    assert summary.loc["trained", "mean_accuracy"] == pytest.approx(71.0)
+    assert summary.loc["trained", "gain_over_supervised"] == pytest.approx(0.0)
+    # Fine-tuned 80 against 70 and 72: +9 on average; frozen 65: -6.
+    assert summary.loc["fine-tuned", "gain_over_supervised"] == pytest.approx(9.0)
+    assert summary.loc["frozen", "gain_over_supervised"] == pytest.approx(-6.0)
+    assert summary.loc["frozen", "mean_val_accuracy"] == pytest.approx(75.0)
+
+
+def test_a_folder_of_the_users_stops_it_before_training(tmp_path, finished, no_training, capsys):
+    table1_runs, runs_dir = finished
+    mine = runs_dir / "cmc-frozen-seed2"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    assert imu_only.main(["--seeds", "3", "--pretrained", "cmc", "--table1-runs",
+                          str(table1_runs), "--runs-dir", str(runs_dir),
+                          "--out", str(tmp_path / "out")]) == 2
+    assert "cmc-frozen-seed2" in capsys.readouterr().err
+    assert (mine / "notes.txt").read_text() == "mine"
+
+
+def test_the_experiment_log_renders_the_comparison(tmp_path, finished, no_training):
+    from pipelines import report
+
+    table1_runs, runs_dir = finished
+    out = tmp_path / "results" / "utd_mhad"
+    assert imu_only.main(["--seeds", "2", "--pretrained", "cmc", "--table1-runs",
+                          str(table1_runs), "--runs-dir", str(runs_dir), "--out", str(out)]) == 0
+    text = report.render(tmp_path / "results", tmp_path)
+    assert "| cmc | fine-tuned | 2 | 80.00 +- 0.00 | 75.00 | +9.00 |" in text
