@@ -80,6 +80,54 @@ def test_permute_rejects_bad_max_segments(max_segments):
         inertial.permute(tf.constant(grid()), SEEDS[0], max_segments=max_segments)
 
 
+def _equal_parse(order: np.ndarray, max_segments: int) -> set[tuple[int, tuple[int, ...]]]:
+    """Every (n, piece order) with n in 1..max_segments - 1 for which `order` (the source step
+    of each output step) is np.array_split(range(T), n) concatenated in that piece order."""
+    found = set()
+    for n in range(1, max_segments):
+        pieces = np.array_split(np.arange(len(order)), n)
+        starts = {int(p[0]): i for i, p in enumerate(pieces)}
+        position, used = 0, []
+        while position < len(order) and int(order[position]) in starts:
+            piece = pieces[starts[int(order[position])]]
+            if not np.array_equal(order[position:position + len(piece)], piece):
+                break
+            used.append(starts[int(order[position])])
+            position += len(piece)
+        if position == len(order) and sorted(used) == list(range(n)):
+            found.add((n, tuple(used)))
+    return found
+
+
+@pytest.mark.parametrize("max_segments", [3, 5])
+@pytest.mark.parametrize("steps", [30, 31, 7])
+def test_permute_equal_reorders_the_equal_pieces_of_array_split(max_segments, steps):
+    x = tf.constant(grid(batch=200, steps=steps))
+    y = inertial.permute_equal(x, SEEDS[1], max_segments=max_segments).numpy()
+    orders = (y[:, :, 0] / 100.0).round().astype(int)
+    np.testing.assert_array_equal(y - y[:, :, :1], x.numpy() - x.numpy()[:, :, :1])
+    parses = [_equal_parse(order, max_segments) for order in orders]
+    assert all(parses), "an output that is not a reordering of np.array_split's pieces"
+    counts = {n for found in parses for n, _ in found}
+    assert counts == set(range(1, max_segments))  # 1..max_segments - 1, as randint draws.
+    unchanged = np.mean([np.array_equal(o, np.arange(steps)) for o in orders])
+    # n = 1 leaves the window unchanged, and any n may draw the original order.
+    assert 1 / (max_segments - 1) - 0.1 < unchanged < 1
+
+
+def test_permute_equal_refuses_max_segments_that_change_nothing():
+    with pytest.raises(ValueError, match="max_segments"):
+        inertial.permute_equal(tf.constant(grid()), SEEDS[0], max_segments=2)
+
+
+def test_permute_equal_with_three_segments_is_mostly_gentle():
+    """The reference set's max_segments 3: n is 1 or 2, so a window changes a quarter of the
+    time (n = 2 and the two halves swapped)."""
+    y = inertial.permute_equal(tf.constant(grid(batch=2000)), SEEDS[2], max_segments=3).numpy()
+    changed = np.mean(np.any(y != grid(batch=1), axis=(1, 2)))
+    assert changed == pytest.approx(0.25, abs=0.04)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_channel_shuffle_keeps_the_set_of_channels(seed):
     x = grid()

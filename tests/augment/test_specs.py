@@ -33,7 +33,7 @@ def test_given_params_override_defaults_and_are_normalised():
 def test_registry_probabilities():
     assert specs.SKELETON["jitter"]["p"] == 1.0
     others = [params["p"] for name, params in specs.SKELETON.items() if name != "jitter"]
-    assert others + [params["p"] for params in specs.INERTIAL.values()] == [0.75] * 10
+    assert others + [params["p"] for params in specs.INERTIAL.values()] == [0.75] * 11
 
 
 DEFAULT_ENTRIES = [
@@ -126,3 +126,9 @@ def test_default_spec_rejects_unknown_names(dataset, modality, match):
 def test_validate_errors_name_the_augmentation_and_key(modality, name, params, match):
     with pytest.raises(ValueError, match=match):
         specs.validate(modality, name, params)
+
+
+def test_permute_equal_that_would_change_nothing_is_refused():
+    with pytest.raises(ValueError, match="max_segments=2 draws"):
+        specs.validate("inertial", "permute_equal", {"max_segments": 2})
+    assert specs.validate("inertial", "permute_equal", {"max_segments": 3})["max_segments"] == 3

@@ -133,6 +133,37 @@ def permute(window: tf.Tensor, seed: tf.Tensor, max_segments: int = 5) -> tf.Ten
 
 
 @batched(base_rank=2)
+def permute_equal(window: tf.Tensor, seed: tf.Tensor, max_segments: int = 5) -> tf.Tensor:
+    """The authors' permutation: cut time into n equal segments and put them in a random order.
+
+    window: (T, C) or (B, T, C). n is uniform in [1, max_segments - 1] (numpy's `randint(1,
+    max_segments)`, as the reference code draws it; at most T), the segments are those of
+    `np.array_split(range(T), n)` (the first T mod n one step longer), and their order is
+    uniformly random, the original one included: with max_segments 3 a window is left as it is
+    half the time (n = 1) and a quarter more (n = 2, same order). `permute` is the stronger
+    variant (2..max_segments random-length segments, never the original order).
+    Source: the time-series permutation of Um et al. (ICMI 2017) as in the CSSHAR and CMC-CMKM
+    code (their seg_mode "equal").
+    """
+    _check_int(max_segments, 3, "permute_equal", "max_segments")  # 2: always one segment.
+    batch, steps = tf.shape(window)[0], tf.shape(window)[1]
+    count_seed, order_seed = split_seed(seed, 2)
+    count = tf.random.stateless_uniform([batch], count_seed, minval=1, maxval=max_segments,
+                                        dtype=tf.int32)
+    count = tf.minimum(count, steps)[:, tf.newaxis]
+    # np.array_split: the first r = T mod n segments hold q + 1 = T // n + 1 steps, the rest q.
+    longer, remainder = steps // count + 1, steps % count
+    t = tf.range(steps)[tf.newaxis]
+    first_short = remainder * longer
+    segment = tf.where(t < first_short, t // longer,
+                       remainder + (t - first_short) // tf.maximum(longer - 1, 1))
+    # A random key per segment gives its new place; a stable sort keeps steps in order inside.
+    keys = tf.random.stateless_uniform([batch, max_segments], order_seed)
+    order = tf.argsort(tf.gather(keys, segment, axis=1, batch_dims=1), axis=1, stable=True)
+    return tf.gather(window, order, axis=1, batch_dims=1)
+
+
+@batched(base_rank=2)
 def channel_shuffle(window: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Permute the channels with a uniformly random permutation. window: (T, C) or (B, T, C)."""
     keys = tf.random.stateless_uniform([tf.shape(window)[0], tf.shape(window)[2]], seed)

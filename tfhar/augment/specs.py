@@ -18,6 +18,7 @@ INERTIAL: dict[str, dict[str, Any]] = {
     "jitter": {"p": 0.75, "sigma": 1.0},
     "scale": {"p": 0.75, "sigma": 1.0, "per_element": False},
     "permute": {"p": 0.75, "max_segments": 5},
+    "permute_equal": {"p": 0.75, "max_segments": 5},
     "channel_shuffle": {"p": 0.75},
     "flip_rotate": {"p": 0.75, "group_size": 3},
     "rotate_3d": {
@@ -148,6 +149,11 @@ def validate(modality: str, name: str, params: Mapping[str, Any] | None) -> dict
     if full.get("low", 0.0) > full.get("high", math.inf):
         raise ValueError(
             f"{where}: low={full['low']} is above high={full['high']}; expected low <= high"
+        )
+    if name == "permute_equal" and full["max_segments"] < 3:
+        raise ValueError(
+            f"{where}: max_segments={full['max_segments']} draws 1..max_segments - 1 = 1 "
+            "segment, which never changes a window; expected an integer >= 3"
         )
     if name == "rotate_3d" and full["group_size"] != 3:
         raise ValueError(
