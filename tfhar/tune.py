@@ -111,11 +111,11 @@ def check_project(project: Path, canonical: str, tuner: str, overwrite: bool) ->
 def build_tuner(study, tuner: str, max_trials: int | None, seed: int, max_epochs: int):
     import keras_tuner
 
-    from tfhar.tuning.study import TfharHyperModel, TfharTuner
+    from tfhar.tuning.study import ResumableGridSearchOracle, TfharHyperModel, TfharTuner
 
     objective = keras_tuner.Objective("score", direction="max")
     if tuner == "grid":
-        oracle = keras_tuner.oracles.GridSearchOracle(objective, max_trials=max_trials, seed=seed)
+        oracle = ResumableGridSearchOracle(objective, max_trials=max_trials, seed=seed)
     elif tuner == "random":
         oracle = keras_tuner.oracles.RandomSearchOracle(objective, max_trials or 10, seed=seed)
     elif tuner == "bayesian":

@@ -164,3 +164,45 @@ def test_every_shipped_search_is_a_valid_search(name):
     Scoring.parse(score)
     space.check(tree, [])
     assert space.dimensions
+
+
+class _Quick:
+    """A keras-tuner Tuner whose trial scores its x at once (no model), optionally
+    interrupted (KeyboardInterrupt) when trial `stop_at` starts."""
+
+    @staticmethod
+    def make(directory, oracle_class, max_trials=None, stop_at=None):
+        import keras_tuner
+
+        class Quick(keras_tuner.Tuner):
+            def run_trial(self, trial, *args, **kwargs):
+                if trial.trial_id == stop_at:
+                    raise KeyboardInterrupt
+                return {"score": float(trial.hyperparameters.get("x"))}
+
+            def save_model(self, *args, **kwargs):
+                pass
+
+        def declare(hp):
+            hp.Choice("x", [1, 2, 3, 4])
+
+        oracle = oracle_class(keras_tuner.Objective("score", "max"), max_trials=max_trials)
+        return Quick(oracle=oracle, hypermodel=declare, directory=str(directory),
+                     project_name="p", overwrite=False)
+
+
+@pytest.mark.parametrize("interruption", ["between trials", "inside a trial"])
+def test_a_grid_search_resumes_every_remaining_point(tmp_path, interruption):
+    """keras-tuner 1.4.8's grid oracle stops (between trials) or fails with KeyError (inside
+    one) when resumed; the oracle tfhar-tune uses goes on to the end of the grid."""
+    from tfhar.tuning.study import ResumableGridSearchOracle
+
+    if interruption == "between trials":
+        _Quick.make(tmp_path, ResumableGridSearchOracle, max_trials=2).search(verbose=0)
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            _Quick.make(tmp_path, ResumableGridSearchOracle, stop_at="0002").search(verbose=0)
+    tuner = _Quick.make(tmp_path, ResumableGridSearchOracle)
+    tuner.search(verbose=0)
+    done = [t for t in tuner.oracle.trials.values() if t.status == "COMPLETED"]
+    assert sorted(t.hyperparameters.get("x") for t in done) == [1, 2, 3, 4]

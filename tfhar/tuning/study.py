@@ -202,6 +202,33 @@ def _load_trained(model: ClassifierModel, run_dir: Path) -> None:
                                  .get_weights())
 
 
+class ResumableGridSearchOracle(keras_tuner.oracles.GridSearchOracle):
+    """keras-tuner's grid oracle, resumable.
+
+    keras-tuner 1.4.8 keeps the grid order of its trials (a linked list) and the trials whose
+    next grid point is still to be proposed only in memory. After a reload the first trial to
+    end then fails with KeyError (its id is not in the empty list), and a search interrupted
+    between two trials stops as if finished. Both are rebuilt here from the reloaded trials:
+    every started trial in grid order, and the ended ones queued to propose their successors
+    (an interrupted one is retried by keras-tuner, then queued when it ends).
+    """
+
+    def reload(self):
+        import functools
+
+        from keras_tuner.src.tuners.gridsearch import LinkedList
+
+        super().reload()
+        values = {trial_id: self.trials[trial_id].hyperparameters.values
+                  for trial_id in self.start_order if trial_id in self.trials}
+        ordered = sorted(values, key=functools.cmp_to_key(
+            lambda a, b: self._compare(values[a], values[b])))
+        self._ordered_ids = LinkedList()
+        for trial_id in ordered:
+            self._ordered_ids.insert(trial_id)
+        self._populate_next = [t for t in ordered if t in set(self.end_order)]
+
+
 class TfharTuner(keras_tuner.Tuner):
     """keras-tuner's Tuner running TfharHyperModel trials: the objective is a dict with its
     name ("score"), the trained model's weights are saved for `get_best_models`."""
