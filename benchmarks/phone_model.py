@@ -2,7 +2,7 @@
 
     TFHAR_DATA_DIR=/path/to/data python benchmarks/phone_model.py \
         --config reference=utd_mhad/supervised_inertial \
-        --config small=utd_mhad/supervised_inertial_small \
+        --config small=my_small.yaml \
         --export reference=runs/exports/reference --export small=saved_models/utd_mhad_imu \
         --search tune/utd_mhad_supervised_inertial_small \
         --trials pipelines/results/utd_mhad/tune_supervised_inertial_small/trials.csv \

@@ -1,6 +1,6 @@
 """The shipped phone model: train (or reuse) a run, export it for phones, add an example.
 
-    python -m pipelines.ship_model --config utd_mhad/supervised_inertial_small \
+    python -m pipelines.ship_model --config my_small.yaml \
         --out saved_models/utd_mhad_imu [--set KEY=VALUE ...] [--run-dir runs/ship/utd_mhad_imu]
 
 1. `python -m tfhar.train` of the config (reused when finished);

@@ -48,7 +48,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         f"utd_mhad/simclr_inertial (default: the main job, {MAIN_CONFIG})")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set pretrain.epochs=5 (repeatable)")
-    parser.add_argument("--run-dir", help="where to write the run (default: runs/<name>-<hash>)")
+    parser.add_argument("--run-dir", help="where to write the run (default: "
+                        "runs/<dataset>-<config>-<hash>)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a run directory of tfhar's that holds a different config "
                         "(folders tfhar did not write are never replaced)")
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, RunDirError, OwnershipError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    from tfhar.experiment.run import run
+    from tfhar.experiment.runner import run
 
     try:
         run(config, run_dir, splits, resume, strategy)

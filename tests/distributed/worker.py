@@ -116,7 +116,7 @@ def stage(out: Path, run: str, shards: str) -> None:
 
     from tfhar.config import dump_config, matches_saved
     from tfhar.experiment.data import load_splits
-    from tfhar.experiment.run import join_workers
+    from tfhar.experiment.runner import join_workers
     from tfhar.experiment.stages import RunContext, pretrain_simclr
 
     config = tiny_config(f"pretrain.shards={shards}", f"pretrain.epochs={STAGE_EPOCHS}",

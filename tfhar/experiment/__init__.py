@@ -21,7 +21,7 @@ from tfhar.experiment.run_directory import OwnershipError, RunDirectory, RunDirE
 _LAZY = {
     "load_splits": "tfhar.experiment.data",
     "Splits": "tfhar.experiment.data",
-    "run": "tfhar.experiment.run",
+    "run": "tfhar.experiment.runner",  # Not `run`: a submodule would shadow the function.
     **dict.fromkeys(("RunContext", "evaluate", "finetune", "pretrain", "run_method",
                      "train_supervised"), "tfhar.experiment.stages"),
 }

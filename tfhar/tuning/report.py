@@ -74,8 +74,8 @@ def evaluate_best(study, best_yaml: Path) -> dict:
     import keras
 
     from tfhar.config import load_config, matches_saved
-    from tfhar.experiment.run import run
     from tfhar.experiment.run_directory import RunDirectory
+    from tfhar.experiment.runner import run
 
     config = load_config(best_yaml)
     keras.backend.clear_session()

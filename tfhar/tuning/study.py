@@ -70,7 +70,7 @@ class Study:
         return values
 
     def _run(self, config: Config, folder: Path, splits: Splits) -> dict:
-        from tfhar.experiment.run import run
+        from tfhar.experiment.runner import run
 
         keras.backend.clear_session()
         run_dir = RunDirectory(folder)
