@@ -266,7 +266,8 @@ def phone_windows_section(folder: Path, dataset: str, out_dir: Path) -> list[str
                   "| variant | windows per recording | epochs | val accuracy | val stream "
                   "| val stream, tolerant | chosen |", "|---|---|---|---|---|---|---|"]
         for r in table.itertuples():
-            lines.append(f"| {r.variant} | {r.segments_per_recording} | {r.epochs} "
+            windows = r.segments_per_recording or "1 (the whole recording)"
+            lines.append(f"| {r.variant} | {windows} | {r.epochs} "
                          f"| {100 * r.val_accuracy:.2f} "
                          f"| {100 * r.val_stream_majority_accuracy:.2f} "
                          f"| {100 * r.val_stream_tolerant_accuracy:.2f} "
