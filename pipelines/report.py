@@ -297,18 +297,25 @@ def imu_only_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
 def tuned_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
     """A search's results (pipelines.tuned): its trials on the training subjects' folds, the
     best config, and that config's test accuracy over seeds."""
-    best = pd.read_csv(folder / "best.csv").iloc[0]
     trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})
+    if (folder / "best.csv").is_file():
+        best = pd.read_csv(folder / "best.csv", dtype={"trial_id": str}).iloc[0]
+    else:  # The search is finished, its best config not trained over seeds yet.
+        winner = trials.loc[trials.score.idxmax()]
+        best = pd.Series({"trial_id": winner.trial_id, "cv_score": 100 * winner.score,
+                          "cv_score_std": 100 * winner.score_std, "seeds": 0,
+                          "trials": int(trials.score.notna().sum()), "test_mean": None,
+                          "test_std": None, "changes": None})
     names = list(trials.columns[list(trials.columns).index("status") + 1:
                                 list(trials.columns).index("score")])
     figure = Path(os.path.relpath(folder / "search.png", out_dir)).as_posix()
     changes = f" --set {best.changes}" if isinstance(best.changes, str) and best.changes else ""
     lines = [f"### Search `{folder.name}`", "", "```bash",
-             f"python -m pipelines.tuned --project tune/... --out {folder} "
-             f"--seeds {int(best.seeds)}{changes}", "```", "",
+             f"python -m pipelines.tuned --project tune/... --out {folder}"
+             + (f" --seeds {int(best.seeds)}{changes}" if best.seeds else ""), "```", "",
              f"{int(best.trials)} trials, each scored by accuracy (%) on folds of the training "
              "subjects (mean +- std over folds); the test subjects are never seen. Source: "
-             "`trials.csv`, `best.csv`.", ""]
+             "`trials.csv`" + (", `best.csv`." if best.seeds else "."), ""]
     if (folder / "search.png").is_file():
         lines += [f"![score against each hyperparameter]({figure})", ""]
     lines += ["| trial | " + " | ".join(f"`{n}`" for n in names) + " | CV accuracy |",
@@ -318,7 +325,7 @@ def tuned_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
             f"{100 * row['score']:.2f} +- {100 * row['score_std']:.2f}")
         lines.append(f"| {row['trial_id']} | " + " | ".join(f"{row[n]}" for n in names)
                      + f" | {score} |")
-    test = ("not trained yet" if pd.isna(best.test_mean) else
+    test = ("not trained over seeds yet" if pd.isna(best.test_mean) else
             f"{best.test_mean:.2f}" + ("" if pd.isna(best.test_std) else
                                        f" +- {best.test_std:.2f}") + f" ({int(best.seeds)} seeds)")
     lines += ["", f"Best: trial {best.trial_id}, cross-validated {best.cv_score:.2f} +- "
@@ -358,8 +365,8 @@ def render(results: Path, out_dir: Path) -> str:
         lines += [f"## {NAMES.get(folder.name, folder.name)}", ""]
         if folder.name in NOTES:
             lines += [NOTES[folder.name], ""]
-        searches = sorted(p for p in folder.iterdir() if (p / "best.csv").is_file())
-        sections += [(p / "best.csv", functools.partial(_in, p, tuned_section))
+        searches = sorted(p for p in folder.iterdir() if (p / "trials.csv").is_file())
+        sections += [(p / "trials.csv", functools.partial(_in, p, tuned_section))
                      for p in searches]
         for name, build in sections:
             try:

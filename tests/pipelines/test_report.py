@@ -189,6 +189,10 @@ def test_a_search_and_the_phone_windows_are_rendered(tmp_path):
     assert "| whole | 3 | 76.00 +- 1.00 | 70.00 +- 1.00 | 30.00 +- 1.00 |" in text
     assert "| segments | 3 | 86.00 +- 1.00 | 80.00 +- 1.00 | 40.00 +- 1.00 |" in text
     assert "D = 3.52 s" in text
+    (search / "best.csv").unlink()  # A finished search whose best config is still training.
+    pending = report.render(tmp_path / "results", tmp_path / "docs")
+    assert "Best: trial 0001, cross-validated 73.25 +- 3.00" in pending
+    assert "not trained over seeds yet" in pending
     from pipelines import readme
 
     block = readme.render(tmp_path / "results", tmp_path)
