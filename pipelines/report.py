@@ -294,6 +294,21 @@ def imu_only_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
     return lines + [""]
 
 
+# What a search decided, beside its table (by results subfolder name).
+SEARCH_NOTES = {
+    "tune_checkpoint_rule": (
+        "Which fine-tuning checkpoint to test, on the CMC row: nested leave-one-subject-out "
+        "over subjects 1, 3, 5, 7 (each outer fold trains on two subjects, picks the checkpoint "
+        "on a third and is scored on the fourth; CMC pre-trained once on all four). The lowest "
+        "validation loss won and is the default since (`finetune.monitor: val_loss`); the "
+        "best validation accuracy, the former default, was 5 points lower (a likely reason, "
+        "not measured: on one validation subject of about 108 windows accuracy moves in "
+        "steps of 0.9 points and ties often, so its best epoch is noisy; the loss is "
+        "smoother). The Table 1 rows above were trained under the former default and are to "
+        "be retrained."),
+}
+
+
 def tuned_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
     """A search's results (pipelines.tuned): its trials on the training subjects' folds, the
     best config, and that config's test accuracy over seeds."""
@@ -316,6 +331,8 @@ def tuned_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
              f"{int(best.trials)} trials, each scored by accuracy (%) on folds of the training "
              "subjects (mean +- std over folds); the test subjects are never seen. Source: "
              "`trials.csv`" + (", `best.csv`." if best.seeds else "."), ""]
+    if folder.name in SEARCH_NOTES:
+        lines += [SEARCH_NOTES[folder.name], ""]
     if (folder / "search.png").is_file():
         lines += [f"![score against each hyperparameter]({figure})", ""]
     lines += ["| trial | " + " | ".join(f"`{n}`" for n in names) + " | CV accuracy |",
