@@ -72,6 +72,31 @@ def _phone_windows(folder: Path, name: str) -> list[str]:
     return lines + [""]
 
 
+SHIPPED = Path("saved_models") / "utd_mhad_imu"  # The shipped phone model, by the README.
+
+
+def _shipped(folder: Path, readme_dir: Path) -> list[str]:
+    """The shipped phone model's export report: size, test-window and stream accuracy."""
+    import json
+
+    report = json.loads((folder / "report.json").read_text())
+    meta = json.loads((folder / "metadata.json").read_text())
+    where = Path(os.path.relpath(folder, readme_dir)).as_posix()
+    lines = [f"**The shipped phone model** (`{where}`, written by `python -m "
+             f"pipelines.ship_model`: {meta['window']['duration_s']:.2f} s of raw samples in; "
+             "test accuracy % on the "
+             f"{report['num_test_windows']} D-second test windows and on the test subjects' "
+             "streams, every window scored by the action it overlaps most):", "",
+             "| file | size (KB) | test windows | streams | streams, macro F1 |",
+             "|---|---|---|---|---|"]
+    for fmt, row in report["formats"].items():
+        stream = report["stream"]["formats"][fmt]["majority"]
+        lines.append(f"| {row['file']} | {row['size_bytes'] / 1000:.1f} | "
+                     f"{100 * row['accuracy']:.2f} | {100 * stream['accuracy']:.2f} | "
+                     f"{100 * stream['macro_f1']:.2f} |")
+    return lines + [""]
+
+
 def render(results: Path, readme_dir: Path) -> str:
     """The Results section's text (between the markers) from the folders under `results`."""
     folders = sorted((p for p in results.iterdir() if p.is_dir()),
@@ -92,6 +117,8 @@ def render(results: Path, readme_dir: Path) -> str:
             lines += _semi_supervised(folder, name, readme_dir)
         if (folder / "phone_windows_summary.csv").is_file():
             lines += _phone_windows(folder, name)
+    if (readme_dir / SHIPPED / "report.json").is_file():
+        lines += _shipped(readme_dir / SHIPPED, readme_dir)
     return "\n".join(lines).rstrip("\n")
 
 
