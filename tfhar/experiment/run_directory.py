@@ -32,6 +32,7 @@ import fcntl
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -249,9 +250,16 @@ class RunDirectory:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            # The holder writes its name right after it locks: wait a moment for it.
+            holder = ""
+            for _ in range(20):
+                handle.seek(0)
+                holder = handle.read().strip()
+                if holder:
+                    break
+                time.sleep(0.05)
             handle.close()
+            holder = holder or "another process"
             raise RunDirError(f"run directory {str(self.path)!r} is in use by {holder}; wait "
                               "for it to finish or choose another --run-dir") from None
         handle.seek(0)
