@@ -21,11 +21,11 @@ from tfhar.experiment.stages import (
     RunContext,
     _fit_contrastive,
     _report,
-    _streamed,
+    cross_modal_dataset,
+    encoders_done_earlier,
     pretrain_simclr,
     save_model,
 )
-from tfhar.input import cmc_dataset, cmc_shard_dataset
 from tfhar.models import CMCCMKMModel
 
 
@@ -57,21 +57,13 @@ def pretrain_cmc_cmkm(ctx: RunContext) -> dict[str, keras.Model]:
     """CMC-CMKM across modalities on the unlabeled training recordings; returns both encoders."""
     config, stage = ctx.config, "pretrain_cmc_cmkm"
     paths = {m: ctx.run_dir.encoder_path(m) for m in MODALITIES}
-    if all(p.is_file() for p in paths.values()):
-        print(f"[{stage}] done earlier, loading {ctx.run_dir.path / 'encoders'}", flush=True)
-        return {m: keras.models.load_model(p) for m, p in paths.items()}
+    done = encoders_done_earlier(ctx, stage, paths)
+    if done is not None:
+        return done
     miners = mining_encoders(ctx)
     timer = StageTimer(ctx.run_dir, stage)
     train, section = ctx.splits.pretrain, config.cmkm
-    augmenters = builders.build_augmenters(config, MODALITIES, train)
-    if config.pretrain.shards:  # Streamed windows, as for CMC.
-        dataset = cmc_shard_dataset(config.pretrain.shards, augmenters["inertial"],
-                                    augmenters["skeleton"], config.pretrain.batch_size,
-                                    **_streamed(ctx))
-    else:
-        dataset = cmc_dataset(train.inertial, train.skeleton, augmenters["inertial"],
-                              augmenters["skeleton"], config.pretrain.batch_size,
-                              seed=config.runtime.seed)
+    dataset = cross_modal_dataset(ctx)  # As CMC's, streamed or in memory.
     with ctx.strategy.scope():
         encoders = {m: builders.build_encoder(config, m, train) for m in MODALITIES}
         heads = {m: builders.build_projection(config, e, f"{m}_projection")

@@ -13,6 +13,7 @@ shards, and the fine-tuning stage has its cached-features path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -76,6 +77,24 @@ def _report(stage: str, history: keras.callbacks.History | None, seconds: float,
           flush=True)
 
 
+def fit_epochs(model: keras.Model, dataset: tf.data.Dataset, epochs: int, **fit_arguments
+               ) -> keras.callbacks.History:
+    """`model.fit` for `epochs` passes over `dataset`, with one iterator for all of them.
+
+    A finite dataset is repeated and `steps_per_epoch` set to its cardinality: for a finite
+    dataset `fit` makes a new iterator every epoch, which restarts tf.data's threads, shuffle
+    and prefetch each time, a cost that UTD-MHAD's epochs of 2-10 steps pay in full. Each
+    repetition is shuffled and augmented anew, as each new iterator was. A dataset of unknown
+    or infinite cardinality is fitted as it is. `fit_arguments` go to `fit` (not `shuffle`:
+    tf.data shuffles).
+    """
+    steps = int(dataset.cardinality())
+    if steps > 0:
+        return model.fit(dataset.repeat(), steps_per_epoch=steps, epochs=epochs, shuffle=False,
+                         **fit_arguments)
+    return model.fit(dataset, epochs=epochs, shuffle=False, **fit_arguments)
+
+
 def _fit_contrastive(ctx: RunContext, stage: str, model: keras.Model, dataset, epochs: int,
                      timer: StageTimer) -> keras.callbacks.History:
     """Compile and build `model` under the strategy, then fit it on `dataset` of views."""
@@ -87,8 +106,8 @@ def _fit_contrastive(ctx: RunContext, stage: str, model: keras.Model, dataset, e
                  else (lambda views: views))
     callbacks = stage_callbacks(ctx.run_dir, stage, "loss", "min", config.pretrain.lr_patience,
                                 config.pretrain.lr_factor, config.runtime.backup, timer)
-    return model.fit(dataset, epochs=epochs, verbose=config.runtime.verbose, shuffle=False,
-                     callbacks=callbacks)
+    return fit_epochs(model, dataset, epochs, verbose=config.runtime.verbose,
+                      callbacks=callbacks)
 
 
 def _streamed(ctx: RunContext) -> dict:
@@ -125,24 +144,42 @@ def pretrain_simclr(ctx: RunContext, modality: str, name: str | None = None) -> 
     return encoder
 
 
+def encoders_done_earlier(ctx: RunContext, stage: str, paths: dict[str, Path]
+                          ) -> dict[str, keras.Model] | None:
+    """The encoders a finished pre-training `stage` saved at `paths` ({modality: file}), loaded;
+    None when any is missing (the stage is to run)."""
+    if not all(p.is_file() for p in paths.values()):
+        return None
+    print(f"[{stage}] done earlier, loading {ctx.run_dir.path / 'encoders'}", flush=True)
+    return {m: keras.models.load_model(p) for m, p in paths.items()}
+
+
+def cross_modal_dataset(ctx: RunContext) -> tf.data.Dataset:
+    """Batches of (inertial view, skeleton view) of the pre-training windows, each augmented
+    on the fly, for CMC and CMC-CMKM: streamed from `pretrain.shards` when set (a corpus
+    larger than memory), else from the pre-training split in memory."""
+    config = ctx.config
+    augmenters = builders.build_augmenters(config, ("inertial", "skeleton"), ctx.splits.pretrain)
+    if config.pretrain.shards:
+        return cmc_shard_dataset(config.pretrain.shards, augmenters["inertial"],
+                                 augmenters["skeleton"], config.pretrain.batch_size,
+                                 **_streamed(ctx))
+    train = ctx.splits.pretrain
+    return cmc_dataset(train.inertial, train.skeleton, augmenters["inertial"],
+                       augmenters["skeleton"], config.pretrain.batch_size,
+                       seed=config.runtime.seed)
+
+
 def pretrain_cmc(ctx: RunContext) -> dict[str, keras.Model]:
     """CMC across modalities on the unlabeled training recordings; returns both encoders."""
     config, stage = ctx.config, "pretrain_cmc"
     paths = {m: ctx.run_dir.encoder_path(m) for m in ("inertial", "skeleton")}
-    if all(p.is_file() for p in paths.values()):
-        print(f"[{stage}] done earlier, loading {ctx.run_dir.path / 'encoders'}", flush=True)
-        return {m: keras.models.load_model(p) for m, p in paths.items()}
+    done = encoders_done_earlier(ctx, stage, paths)
+    if done is not None:
+        return done
     timer = StageTimer(ctx.run_dir, stage)
     train = ctx.splits.pretrain
-    augmenters = builders.build_augmenters(config, ("inertial", "skeleton"), train)
-    if config.pretrain.shards:  # Streamed windows, e.g. a corpus larger than memory.
-        dataset = cmc_shard_dataset(config.pretrain.shards, augmenters["inertial"],
-                                    augmenters["skeleton"], config.pretrain.batch_size,
-                                    **_streamed(ctx))
-    else:
-        dataset = cmc_dataset(train.inertial, train.skeleton, augmenters["inertial"],
-                              augmenters["skeleton"], config.pretrain.batch_size,
-                              seed=config.runtime.seed)
+    dataset = cross_modal_dataset(ctx)
     with ctx.strategy.scope():
         encoders = {m: builders.build_encoder(config, m, train) for m in paths}
         heads = {m: builders.build_projection(config, e, f"{m}_projection")
@@ -263,8 +300,8 @@ def finetune(ctx: RunContext, encoders: dict[str, keras.Model], stage: str = "fi
                                        keep_last=section.monitor == "last")
         callbacks = stage_callbacks(run_dir, stage, monitor, mode, section.lr_patience,
                                     section.lr_factor, backup, timer, checkpoint)
-        history = fitted.fit(train, validation_data=val, epochs=section.epochs,
-                             verbose=config.runtime.verbose, shuffle=False, callbacks=callbacks)
+        history = fit_epochs(fitted, train, section.epochs, validation_data=val,
+                             verbose=config.runtime.verbose, callbacks=callbacks)
         run_dir.finish_stage(stage, monitor=monitor, tested=read_json(best_record))
     if best.is_file():
         if not fitted.optimizer.built:  # A finished stage, resumed: the file holds its state.
