@@ -16,7 +16,11 @@ from pathlib import Path
 
 import pytest
 
-import tfhar  # noqa: F401  (before TensorFlow loads: it sets TF's environment, as for users)
+# Precision `auto` is bfloat16 on CPUs with bfloat16 units and float32 elsewhere: the suite's
+# figures and tolerances must not depend on the machine it runs on.
+os.environ.setdefault("TFHAR_AUTO_PRECISION", "float32")
+
+import tfhar  # noqa: E402, F401  (before TensorFlow loads: it sets TF's environment, as for users)
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "synthetic"
 

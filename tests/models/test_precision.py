@@ -4,17 +4,54 @@ import keras
 import numpy as np
 import pytest
 
+from tfhar.models import precision as precision_module
 from tfhar.models.classifier import ClassifierModel
 from tfhar.models.cmc import CMCModel
 from tfhar.models.heads import build_mlp_classifier, build_projection_head
-from tfhar.models.precision import PRECISIONS, set_precision
+from tfhar.models.precision import POLICIES, resolve_precision, set_precision
 from tfhar.models.simclr import SimCLRModel
 
 
-@pytest.mark.parametrize("name", PRECISIONS)
+@pytest.mark.parametrize("name", POLICIES)
 def test_set_precision_sets_the_global_policy(name):
-    set_precision(name)
+    assert set_precision(name) == name
     assert keras.mixed_precision.global_policy().name == name
+
+
+@pytest.mark.parametrize("flags, gpus, expected", [
+    (["avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16"], [], "mixed_bfloat16"),
+    (["avx2", "avx512f", "avx512_bf16"], [], "mixed_bfloat16"),
+    (["avx", "avx2", "fma"], [], "float32"),             # AVX2-only: bfloat16 is emulated
+    (["avx2", "amx_bf16"], ["/physical_device:GPU:0"], "float32"),  # GPUs: not measured
+])
+def test_auto_precision_is_bfloat16_only_on_cpus_with_bfloat16_units(monkeypatch, flags, gpus,
+                                                                     expected):
+    import tensorflow as tf
+
+    import tfhar.machine
+
+    monkeypatch.delenv("TFHAR_AUTO_PRECISION", raising=False)
+    monkeypatch.setattr(tfhar.machine, "cpu_info", lambda: {"flags": flags})
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: gpus)
+    assert resolve_precision("auto") == expected
+    assert set_precision("auto") == expected
+    assert keras.mixed_precision.global_policy().name == expected
+    set_precision("float32")
+
+
+def test_the_environment_replaces_the_auto_choice(monkeypatch):
+    monkeypatch.setenv("TFHAR_AUTO_PRECISION", "mixed_bfloat16")
+    assert resolve_precision("auto") == "mixed_bfloat16"
+    assert resolve_precision("float32") == "float32"  # An explicit precision is kept.
+    monkeypatch.setenv("TFHAR_AUTO_PRECISION", "bfloat16")
+    with pytest.raises(ValueError, match="TFHAR_AUTO_PRECISION must be one of .*'bfloat16'"):
+        resolve_precision("auto")
+
+
+def test_explicit_precisions_are_kept_on_every_machine():
+    for name in POLICIES:
+        assert resolve_precision(name) == name
+    assert "auto" in precision_module.PRECISIONS
 
 
 @pytest.mark.parametrize("name", ["float16", "bfloat16", "mixed_float32", ""])

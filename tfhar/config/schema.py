@@ -213,9 +213,12 @@ class FinetuneConfig:
 class RuntimeConfig:
     seed: int = _field(0, "seed of weights, augmentations and shuffling", low=SEED_RANGE[0],
                        high=SEED_RANGE[1])
-    precision: str = _field("float32", "float32, mixed_float16 (GPUs) or mixed_bfloat16 (CPUs "
-                            "with bfloat16 units, TPUs)",
-                            choices=("float32", "mixed_float16", "mixed_bfloat16"))
+    precision: str = _field("float32", "float32, mixed_float16 (GPUs), mixed_bfloat16 (CPUs "
+                            "with bfloat16 units, TPUs) or auto (mixed_bfloat16 on CPUs with AMX "
+                            "or AVX-512 BF16, float32 elsewhere: faster, but CMC scored about 1 "
+                            "point lower under cross-validation, so not the default; "
+                            "pipelines/results/utd_mhad/tune_precision)",
+                            choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
     strategy: str = _field("default", "tf.distribute strategy: default (one device), mirrored "
                            "(the devices of one machine) or multi_worker (TF_CONFIG)",
                            choices=("default", "mirrored", "multi_worker"))

@@ -31,7 +31,7 @@ def run(config: Config, run_dir: RunDirectory, splits: Splits, resume: bool = Fa
 
     keras.utils.set_random_seed(config.runtime.seed)
     tf.config.experimental.enable_op_determinism()
-    set_precision(config.runtime.precision)
+    policy = set_precision(config.runtime.precision)
     ctx = RunContext(config, run_dir, splits,
                      strategy=strategy or builders.build_strategy(config.runtime.strategy))
     join_workers(ctx.strategy, run_dir)
@@ -51,7 +51,7 @@ def run(config: Config, run_dir: RunDirectory, splits: Splits, resume: bool = Fa
     metrics.update(
         method=config.method, dataset=config.data.dataset, protocol=config.data.protocol,
         modalities=list(config.data.modalities), config_hash=config_hash(config),
-        seed=config.runtime.seed,
+        seed=config.runtime.seed, precision=policy,
         stage_wall_time_s={stage: t for stage, t in times.items() if stage != "test"},
         wall_time_s=sum(times.values()) or time.perf_counter() - start,
         machine=machine_info())
