@@ -14,8 +14,10 @@ rate at which the input pipeline alone delivers clips (how many times faster tha
 consumes them) and the process's peak resident memory. A clip is
 one training example (two views for SimCLR, one view per modality for CMC). The CPU model
 and its vector / matrix flags are printed first: figures from different machines do not
-compare. "x authors" divides by AUTHORS below, which were measured once, elsewhere (see
-AUTHORS_MEASURED): on another CPU that column is not a like-for-like ratio.
+compare. "x authors" divides the whole-epoch median by the authors' PyTorch Lightning code's
+(razzu/cmc-cmkm, float32) whole-epoch rate measured on the same CPU model and flags, from
+benchmarks/authors_rates.json (how they were measured is written there); on a CPU without an
+entry the column is empty.
 """
 
 from __future__ import annotations  # noqa: I001  (tfhar first: it sets TF's environment)
@@ -26,26 +28,32 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import tfhar.data as data
 import keras
 import tensorflow as tf
 from tfhar import builders
 from tfhar.config import load_config
+from tfhar.experiment.stages import fit_epochs
 from tfhar.input import cmc_dataset, labeled_dataset, simclr_dataset
 from tfhar.models import ClassifierModel, CMCModel, SimCLRModel
 from tfhar.models.precision import set_precision
 
 REPEATS = 5
-# Training clips/s of the authors' PyTorch Lightning code (razzu/cmc-cmkm) for the same methods
-# and UTD-MHAD batch sizes, float32 on CPU, as measured on 2026-11-26 on a 2-core AMD EPYC
-# (AVX2, no AVX-512; the machine of the README's Benchmarks table). The commit of the
-# authors' code and the exact timing harness were not recorded; re-measure on your CPU before
-# reading the ratio.
-AUTHORS = {"cmc": 77, "simclr_inertial": 70, "simclr_skeleton": 93,
-           "supervised_multimodal": 75, "supervised_inertial": 137}
-AUTHORS_MEASURED = ("2026-11-26, 2-core AMD EPYC (AVX2 only), authors' code commit not "
-                    "recorded")
+METHODS = ("cmc", "simclr_inertial", "simclr_skeleton", "supervised_multimodal",
+           "supervised_inertial")
+AUTHORS_FILE = Path(__file__).resolve().parent / "authors_rates.json"
+
+
+def authors_rates(cpu: dict) -> dict | None:
+    """The authors' whole-epoch clips/s per method measured on this CPU (an entry of
+    authors_rates.json whose `cpu` is part of this CPU's model name and whose `flags` are this
+    CPU's notable flags), or None: ratios to another CPU's figures are not like for like."""
+    for entry in json.loads(AUTHORS_FILE.read_text())["measurements"]:
+        if entry["cpu"] in cpu["model"] and sorted(entry["flags"]) == sorted(cpu["flags"]):
+            return entry
+    return None
 
 
 def build(config_name: str, overrides: list[str], train: data.Record):
@@ -109,10 +117,12 @@ class EpochTimer(keras.callbacks.Callback):
 
 def epoch_rates(model: keras.Model, dataset: tf.data.Dataset, batch: int, epochs: int
                 ) -> list[float]:
-    """Clips/s of whole epochs as `fit` runs them on the training split (the input pipeline
-    and per-epoch work included, as a user experiences them), after one warm-up epoch."""
+    """Clips/s of whole epochs as tfhar's stages run them on the training split (the input
+    pipeline and per-epoch work included, as a user experiences them), after one warm-up
+    epoch. Measured on a fresh model before the step rates: the iterators that `step_rates`
+    leaves behind slowed later epochs by up to 2x (bimodal epoch times)."""
     timer = EpochTimer()
-    model.fit(dataset, epochs=epochs + 1, verbose=0, shuffle=False, callbacks=[timer])
+    fit_epochs(model, dataset, epochs + 1, verbose=0, callbacks=[timer])
     clips = batch * int(dataset.cardinality())
     return [clips / seconds for seconds in timer.times[1:]]
 
@@ -136,8 +146,8 @@ def measure(config_name: str, overrides: list[str], steps: int, epochs: int) -> 
     """One config's figures on UTD-MHAD's training split, measured in this process."""
     train = data.split(data.load("utd_mhad"), "cross_subject")["train"]
     model, dataset, batch = build(config_name, overrides, train)
-    steps_ = step_rates(model, dataset, batch, steps)
     epochs_ = epoch_rates(model, dataset, batch, epochs)
+    steps_ = step_rates(model, dataset, batch, steps)
     supply = pipeline_rate(dataset.repeat(), batch, 4 * steps)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"config": config_name, "step": _spread(steps_), "epoch": _spread(epochs_),
@@ -160,11 +170,17 @@ def measure_in_child(config_name: str, precision: str, overrides: list[str], ste
     return {**json.loads(lines[-1]), "precision": precision}
 
 
+def _ratio(rate: float, authors: dict | None, method: str) -> str:
+    if authors is None or method not in authors["clips_per_s"]:
+        return "-"
+    return f"{rate / authors['clips_per_s'][method]:.2f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=30, help="steps per timed step run")
     parser.add_argument("--epochs", type=int, default=5, help="whole epochs timed")
-    parser.add_argument("--methods", nargs="+", default=list(AUTHORS), choices=list(AUTHORS))
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--precisions", nargs="+", default=["float32"],
                         choices=["float32", "mixed_bfloat16", "mixed_float16"])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -175,10 +191,15 @@ def main() -> None:
     if args.in_process:  # A child of measure_in_child: one config, a JSON line.
         print(json.dumps(measure(args.config, args.set, args.steps, args.epochs)), flush=True)
         return
-    from tfhar.machine import describe_cpu, machine_info
+    from tfhar.machine import cpu_info, describe_cpu, machine_info
 
     print(describe_cpu())
-    print(f"x authors: whole-epoch rate / the authors' code as measured on {AUTHORS_MEASURED}")
+    authors = authors_rates(cpu_info())
+    if authors is None:
+        print("x authors: the authors' code was not measured on this CPU (authors_rates.json)")
+    else:
+        print(f"x authors: whole-epoch rate / the authors' code's on this CPU ({authors['date']}, "
+              f"commit {authors['commit'][:8]}, {authors['precision']})")
     print(f"overrides: {args.set or 'none (reference sizes)'}; clips/s as min / median / max "
           f"of {REPEATS} runs of {args.steps} steps, and of {args.epochs} whole epochs")
     print(f"{'method':22s} {'precision':15s} {'step clips/s':>18s} {'epoch clips/s':>18s} "
@@ -193,7 +214,7 @@ def main() -> None:
             print(f"{method:22s} {precision:15s} "
                   f"{step['min']:5.0f} {step['median']:5.0f} {step['max']:5.0f}  "
                   f"{epoch['min']:5.0f} {epoch['median']:5.0f} {epoch['max']:5.0f}  "
-                  f"{epoch['median'] / AUTHORS[method]:10.2f} "
+                  f"{_ratio(epoch['median'], authors, method):>10s} "
                   f"{row['input'] / epoch['median']:11.1f} {row['peak_rss_mb']:7.0f}",
                   flush=True)
     if args.out:
@@ -201,7 +222,7 @@ def main() -> None:
 
         write_json(args.out, {"command": " ".join(sys.argv), "machine": machine_info(),
                               "overrides": args.set, "rows": rows,
-                              "authors": AUTHORS, "authors_measured": AUTHORS_MEASURED})
+                              "authors": authors})
 
 
 if __name__ == "__main__":
