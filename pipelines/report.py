@@ -306,6 +306,29 @@ SEARCH_NOTES = {
         "steps of 0.9 points and ties often, so its best epoch is noisy; the loss is "
         "smoother). The Table 1 rows above were trained under the former default and are to "
         "be retrained."),
+    "tune_simclr_inertial": (
+        "The paper's grid for inertial SimCLR (augmentation sets of CSSHAR, batch sizes, "
+        "temperatures), leave-one-subject-out over subjects 1, 3, 5, 7 with 100 pre-training "
+        "epochs per trial; the best config was then trained at the row's 300 epochs on the "
+        "Table 1 split (train 1, 3, 5, validation 7) and tested once per seed. Against the "
+        "Table 1 row (65.74, the paper's set with channel shuffle, batch 128) it gains about 4 "
+        "points; the paper reports 75.84 and the authors' later code 72.09. Adding channel "
+        "shuffle cost 3-13 points at every batch size and temperature here; a likely reason "
+        "(not measured separately): it swaps accelerometer (g, std 0.5-0.75) and gyroscope "
+        "(deg/s, std 100-125) axes, so a view's channels change scale by two orders of "
+        "magnitude."),
+    "tune_precision": (
+        "Whether `runtime.precision: auto` (mixed_bfloat16 on CPUs with AMX or AVX-512 BF16) "
+        "may become the default: CMC scored exactly as the checkpoint rule was (its float32 "
+        "trial repeats that search's val_loss trial, 88.41), pre-training seed 0. bfloat16 "
+        "trained CMC 19% faster per whole epoch here (benchmarks/results/"
+        "train_speed_xeon_amx.json) but scored 1.85 points lower; with pre-training seed 1 "
+        "(search `tune_precision_seed1`) 0.24 points lower. Lower in both seeds, about 1 point "
+        "on average: float32 stays the default and `auto` is there for who prefers the speed. "
+        "No test accuracy: nothing was chosen to be tested."),
+    "tune_precision_seed1": (
+        "The precision search again with `--set runtime.seed=1` (another pre-training and "
+        "fine-tuning seed): float32 86.79, mixed_bfloat16 86.54. See `tune_precision`."),
 }
 
 
@@ -342,7 +365,9 @@ def tuned_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
             f"{100 * row['score']:.2f} +- {100 * row['score_std']:.2f}")
         lines.append(f"| {row['trial_id']} | " + " | ".join(f"{row[n]}" for n in names)
                      + f" | {score} |")
-    test = ("not trained over seeds yet" if pd.isna(best.test_mean) else
+    test = ("not tested: the search chose a setting, not a model (--seeds 0)"
+            if best.seeds == 0 and (folder / "best.csv").is_file()
+            else "not trained over seeds yet" if pd.isna(best.test_mean) else
             f"{best.test_mean:.2f}" + ("" if pd.isna(best.test_std) else
                                        f" +- {best.test_std:.2f}") + f" ({int(best.seeds)} seeds)")
     lines += ["", f"Best: trial {best.trial_id}, cross-validated {best.cv_score:.2f} +- "
