@@ -48,10 +48,11 @@ AUTHORS_FILE = Path(__file__).resolve().parent / "authors_rates.json"
 
 def authors_rates(cpu: dict) -> dict | None:
     """The authors' whole-epoch clips/s per method measured on this CPU (an entry of
-    authors_rates.json whose `cpu` is part of this CPU's model name and whose `flags` are this
-    CPU's notable flags), or None: ratios to another CPU's figures are not like for like."""
+    authors_rates.json whose `cpu` is part of this CPU's model name and whose `flags` and
+    `cores` are this CPU's), or None: ratios to another CPU's figures are not like for like."""
     for entry in json.loads(AUTHORS_FILE.read_text())["measurements"]:
-        if entry["cpu"] in cpu["model"] and sorted(entry["flags"]) == sorted(cpu["flags"]):
+        if (entry["cpu"] in cpu["model"] and sorted(entry["flags"]) == sorted(cpu["flags"])
+                and entry["cores"] == cpu["cores"]):
             return entry
     return None
 
@@ -117,10 +118,10 @@ class EpochTimer(keras.callbacks.Callback):
 
 def epoch_rates(model: keras.Model, dataset: tf.data.Dataset, batch: int, epochs: int
                 ) -> list[float]:
-    """Clips/s of whole epochs as tfhar's stages run them on the training split (the input
-    pipeline and per-epoch work included, as a user experiences them), after one warm-up
-    epoch. Measured on a fresh model before the step rates: the iterators that `step_rates`
-    leaves behind slowed later epochs by up to 2x (bimodal epoch times)."""
+    """Clips/s of whole training epochs on the training split, fitted as tfhar's stages fit
+    (`fit_epochs`: the input pipeline and per-epoch work included; no validation, backups or
+    logs, as in the authors' figures), after one warm-up epoch. Measured on a fresh model
+    before the step rates: measured after them, epochs were bimodal and up to 2x slower."""
     timer = EpochTimer()
     fit_epochs(model, dataset, epochs + 1, verbose=0, callbacks=[timer])
     clips = batch * int(dataset.cardinality())

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfhar.experiment.stages import fit_epochs
@@ -49,3 +50,14 @@ def test_a_dataset_of_unknown_length_is_fitted_as_it_is():
 def test_validation_runs_every_epoch():
     history = fit_epochs(_model(), _dataset(), 2, verbose=0, validation_data=_dataset())
     assert len(history.history["val_loss"]) == 2
+
+
+def test_an_infinite_dataset_is_refused():
+    with pytest.raises(ValueError, match="finite dataset"):
+        fit_epochs(_model(), _dataset().repeat(), 1, verbose=0)
+
+
+def test_without_one_iterator_the_dataset_is_fitted_as_it_is():
+    counter = StepCounter()
+    fit_epochs(_model(), _dataset(), 2, one_iterator=False, verbose=0, callbacks=[counter])
+    assert counter.steps == [2, 2]

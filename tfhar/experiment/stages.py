@@ -77,19 +77,24 @@ def _report(stage: str, history: keras.callbacks.History | None, seconds: float,
           flush=True)
 
 
-def fit_epochs(model: keras.Model, dataset: tf.data.Dataset, epochs: int, **fit_arguments
-               ) -> keras.callbacks.History:
-    """`model.fit` for `epochs` passes over `dataset`, with one iterator for all of them.
+def fit_epochs(model: keras.Model, dataset: tf.data.Dataset, epochs: int,
+               one_iterator: bool = True, **fit_arguments) -> keras.callbacks.History:
+    """`model.fit` for `epochs` passes over a finite `dataset`, with one iterator for them all.
 
-    A finite dataset is repeated and `steps_per_epoch` set to its cardinality: for a finite
-    dataset `fit` makes a new iterator every epoch, which restarts tf.data's threads, shuffle
-    and prefetch each time, a cost that UTD-MHAD's epochs of 2-10 steps pay in full. Each
-    repetition is shuffled and augmented anew, as each new iterator was. A dataset of unknown
-    or infinite cardinality is fitted as it is. `fit_arguments` go to `fit` (not `shuffle`:
-    tf.data shuffles).
+    With `one_iterator` (and a known length) the dataset is repeated and `steps_per_epoch` set
+    to its cardinality. For a finite dataset `fit` makes new iterators every epoch (and one
+    more at each epoch's end that it throws away), restarting tf.data's threads and buffers
+    each time, a cost that UTD-MHAD's epochs of 2-10 steps pay in full. Epoch k is now the
+    dataset's pass k, each shuffled and augmented anew; under plain `fit` it was pass 2k, so
+    runs before this change do not repeat bit for bit. `one_iterator=False`, or a dataset of
+    unknown length, is fitted as it is: the shard readers, whose per-worker streams must
+    restart each epoch. `fit_arguments` go to `fit` (not `shuffle`: tf.data shuffles).
+    ValueError for an infinite dataset.
     """
     steps = int(dataset.cardinality())
-    if steps > 0:
+    if steps == tf.data.INFINITE_CARDINALITY:
+        raise ValueError("fit_epochs needs a finite dataset: an epoch is one pass over it")
+    if one_iterator and steps > 0:
         return model.fit(dataset.repeat(), steps_per_epoch=steps, epochs=epochs, shuffle=False,
                          **fit_arguments)
     return model.fit(dataset, epochs=epochs, shuffle=False, **fit_arguments)
@@ -106,8 +111,8 @@ def _fit_contrastive(ctx: RunContext, stage: str, model: keras.Model, dataset, e
                  else (lambda views: views))
     callbacks = stage_callbacks(ctx.run_dir, stage, "loss", "min", config.pretrain.lr_patience,
                                 config.pretrain.lr_factor, config.runtime.backup, timer)
-    return fit_epochs(model, dataset, epochs, verbose=config.runtime.verbose,
-                      callbacks=callbacks)
+    return fit_epochs(model, dataset, epochs, one_iterator=not config.pretrain.shards,
+                      verbose=config.runtime.verbose, callbacks=callbacks)
 
 
 def _streamed(ctx: RunContext) -> dict:

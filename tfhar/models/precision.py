@@ -8,7 +8,9 @@ bfloat16 trained every method 1.16-1.41x faster per whole epoch
 nested leave-one-subject-out in both pre-training seeds tried (docs/experiments.md, searches
 `tune_precision*`). The environment variable
 TFHAR_AUTO_PRECISION (one of POLICIES) replaces the machine's choice, e.g. `float32` for runs
-that must match another machine's; tfhar's tests set it so.
+that must match another machine's; tfhar's tests set it so. `auto` is resolved by each
+process: a run resumed on another machine, or a worker on other hardware, may train in
+another policy (each run's metrics.json records the policy of the process that finished it).
 """
 
 from __future__ import annotations

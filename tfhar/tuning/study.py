@@ -29,7 +29,7 @@ from tfhar.experiment.data import Splits
 from tfhar.experiment.run_directory import RunDirectory
 from tfhar.files import read_json, write_json
 from tfhar.models import ClassifierModel
-from tfhar.models.precision import set_precision
+from tfhar.models.precision import resolve_precision, set_precision
 from tfhar.tuning.scoring import Scoring, fold_score, make_folds, training_windows
 from tfhar.tuning.space import SearchSpace
 
@@ -156,7 +156,11 @@ def pretraining_hash(config: Config) -> str:
                                 classifier_hidden_dims=ModelConfig.classifier_hidden_dims,
                                 fusion_hidden_dim=ModelConfig.fusion_hidden_dim)
     data = dataclasses.replace(config.data, label_fraction=1.0, label_fraction_seed=0)
-    return config_hash(dataclasses.replace(config, model=model, data=data,
+    # `auto` precision is what it means on this machine: encoders pre-trained in bfloat16 on
+    # one machine are not float32 ones on another.
+    runtime = dataclasses.replace(config.runtime,
+                                  precision=resolve_precision(config.runtime.precision))
+    return config_hash(dataclasses.replace(config, model=model, data=data, runtime=runtime,
                                            finetune=FinetuneConfig()))
 
 
