@@ -208,3 +208,21 @@ def best_val_accuracy(run_dir: Path, metrics: dict) -> float | None:
     except (FileNotFoundError, KeyError, ValueError):
         return None
     return float(values.max()) if not values.empty else None
+
+
+def checkpoint_rule_of(run_dir: Path) -> str | None:
+    """The checkpoint rule a run tested with (`finetune.monitor` resolved by
+    `tfhar.config.checkpoint_rule`: val_loss, val_accuracy or last), from its config.yaml; None
+    without a readable one."""
+    import yaml
+
+    from tfhar.config import checkpoint_rule
+
+    try:
+        tree = yaml.safe_load((run_dir / "config.yaml").read_text())
+        section = tree.get("finetune") or {}
+        trainable = tree.get("method") == "supervised" or bool(
+            section.get("trainable_encoders", False))
+        return checkpoint_rule(str(section.get("monitor", "auto")), trainable)
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None

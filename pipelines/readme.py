@@ -23,15 +23,22 @@ NAMES = {"utd_mhad": "UTD-MHAD", "berkeley_mhad": "Berkeley-MHAD"}
 def _table1(folder: Path, name: str, paper: bool = False) -> list[str]:
     table = pd.read_csv(folder / ("table1_paper.csv" if paper else "table1.csv"))
     seeds = int(table.seeds.max())
+    rules = "checkpoint_rule" in table.columns and not paper
     chosen = ("the paper's protocol: every training subject trains, the last epoch is tested"
-              if paper else "the checkpoint tested is chosen on the validation subject")
+              if paper else "the checkpoint tested is chosen on the validation subject by the "
+              "row's rule, `finetune.monitor`: val_loss, the lowest validation loss; last, the "
+              "last epoch" if rules else "the checkpoint tested is the one of best validation "
+              "accuracy, the rule before `finetune.monitor: auto`")
     lines = [f"**{name}, the paper's Table 1** (test accuracy %, mean +- standard deviation over "
              f"{seeds} seeds; {chosen}):", "",
-             "| model | tfhar | paper | gap | authors' code |", "|---|---|---|---|---|"]
+             "| model | tfhar | paper | gap | authors' code |" + (" checkpoint |" if rules else ""),
+             "|---|---|---|---|---|" + ("---|" if rules else "")]
     for r in table.itertuples():
         lines.append(f"| {r.model} | {r.mean_accuracy:.2f} +- {r.std_accuracy:.2f} | "
                      f"{number(r.paper)} | {number(r.mean_accuracy - r.paper, sign=True)} | "
-                     f"{number(r.authors_code)} |")
+                     f"{number(r.authors_code)} |"
+                     + (f" {r.checkpoint_rule if isinstance(r.checkpoint_rule, str) else '-'} |"
+                        if rules else ""))
     return lines + [""]
 
 

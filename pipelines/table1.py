@@ -34,6 +34,7 @@ from .common import (
     best_val_accuracy,
     check_out,
     check_run_dir,
+    checkpoint_rule_of,
     config_path,
     default_out,
     fail,
@@ -123,6 +124,7 @@ def run_all(dataset: str, seeds: int, runs_dir: Path, only: list[str] | None,
         rows.append({"model": model, "seed": seed, "run_dir": str(run_dir),
                      "accuracy": 100 * metrics["accuracy"],
                      "val_accuracy": _percent(best_val_accuracy(run_dir, metrics)),
+                     "checkpoint_rule": checkpoint_rule_of(run_dir),
                      "macro_f1": 100 * metrics["macro_f1"],
                      "num_test_samples": metrics["num_test_samples"],
                      "wall_time_s": metrics.get("wall_time_s", time.perf_counter() - start)})
@@ -141,6 +143,7 @@ def summarize(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
             "std_accuracy": round(chosen.accuracy.std(ddof=1), 2) if len(chosen) > 1 else 0.0,
             "paper": float("nan") if paper is None else paper, "authors_code": authors,
             "wall_time_s": round(chosen.wall_time_s.sum(), 1),
+            "checkpoint_rule": ", ".join(sorted(set(chosen.checkpoint_rule.dropna()))),
         })
     return pd.DataFrame(table)
 
@@ -155,16 +158,18 @@ def number(value: float | None, sign: bool = False) -> str:
 def markdown(table: pd.DataFrame, dataset: str, protocol: str = "cross_subject") -> str:
     title = "" if protocol == "cross_subject" else ", the paper's protocol (no validation)"
     lines = [f"# Table 1 on {dataset}{title} (test accuracy %, mean +- std over seeds)", "",
-             "| model | seeds | ours | paper | gap to paper | authors' code | wall time |",
-             "|---|---|---|---|---|---|---|"]
+             "| model | seeds | ours | paper | gap to paper | authors' code | checkpoint | "
+             "wall time |", "|---|---|---|---|---|---|---|---|"]
     for row in table.itertuples():
         lines.append(
             f"| {row.model} | {row.seeds} | {row.mean_accuracy:.2f} +- {row.std_accuracy:.2f} "
             f"| {number(row.paper)} | {number(row.mean_accuracy - row.paper, sign=True)} "
-            f"| {number(row.authors_code)} | {row.wall_time_s / 60:.1f} min |")
-    lines += ["", "Wall time: summed over seeds on the machine that ran the pipeline; the "
-              "simclr fusion row reuses the SimCLR rows' encoders, so its time is fine-tuning "
-              "only."]
+            f"| {number(row.authors_code)} | {row.checkpoint_rule or '-'} "
+            f"| {row.wall_time_s / 60:.1f} min |")
+    lines += ["", "Checkpoint: the rule that picked the tested checkpoint (`finetune.monitor`; "
+              "val_loss: the lowest validation loss, last: the last epoch). Wall time: summed "
+              "over seeds on the machine that ran the pipeline; the simclr fusion row reuses "
+              "the SimCLR rows' encoders, so its time is fine-tuning only."]
     return "\n".join(lines) + "\n"
 
 

@@ -258,3 +258,32 @@ def test_the_hash_is_of_the_values_that_differ_from_the_defaults():
     standardized = load_config("utd_mhad/cmc", ["data.standardize=true"])
     assert len({config_hash(c) for c in (base, fewer, standardized)}) == 3
     assert config_hash(load_config("utd_mhad/cmc", ["runtime.verbose=0"])) == config_hash(base)
+
+
+@pytest.mark.parametrize("monitor, trainable, rule", [
+    ("auto", False, "val_loss"), ("auto", True, "last"), ("val_accuracy", True, "val_accuracy"),
+    ("last", False, "last"), ("val_loss", True, "val_loss")])
+def test_checkpoint_rule_resolves_auto_by_whether_the_encoders_train(monitor, trainable, rule):
+    from tfhar.config import checkpoint_rule
+
+    assert checkpoint_rule(monitor, trainable) == rule
+
+
+def test_an_auto_checkpoint_rule_matches_the_rule_it_resolves_to(tmp_path):
+    """A run saved with the rule `auto` resolves to (written out before `auto` existed) is the
+    same run: same hash, its directory matches; another rule is another run."""
+    from tfhar.config import matches_saved, trains_encoders
+
+    for name, trainable, rule, other in [("utd_mhad/cmc", False, "val_loss", "last"),
+                                         ("utd_mhad/supervised_inertial", True, "last",
+                                          "val_loss")]:
+        config = load_config(name)
+        assert config.finetune.monitor == "auto" and trains_encoders(config) == trainable
+        explicit = load_config(name, [f"finetune.monitor={rule}"])
+        assert config_hash(explicit) == config_hash(config)
+        assert matches_saved(write(tmp_path, dump_config(explicit)), config)
+        assert not matches_saved(write(tmp_path, dump_config(
+            load_config(name, [f"finetune.monitor={other}"]))), config)
+    fine_tuned = load_config("utd_mhad/cmc", ["finetune.trainable_encoders=true"])
+    assert config_hash(fine_tuned) == config_hash(
+        load_config("utd_mhad/cmc", ["finetune.trainable_encoders=true", "finetune.monitor=last"]))

@@ -81,6 +81,18 @@ def test_the_numbers_rendered_are_those_of_the_csvs(tmp_path):
     assert "](../results/utd_mhad/semi_supervised.png)" in text
 
 
+def test_each_rows_checkpoint_rule_is_rendered_when_the_runs_record_it(tmp_path):
+    folder = tmp_path / "results" / "utd_mhad"
+    write_results(folder)
+    runs = pd.read_csv(folder / "table1_runs.csv")
+    runs["checkpoint_rule"] = ["val_loss", "val_loss", "last", "last"]
+    runs.to_csv(folder / "table1_runs.csv", index=False)
+    text = report.render(tmp_path / "results", tmp_path / "docs")
+    assert ("| cmc | 2 | 91.50 +- 0.71 | 95.00 | 93.82 | -2.32 | 96.04 | val_loss | 10.0 min |"
+            in text)
+    assert "by the row's rule" in text
+
+
 def test_datasets_appear_when_their_folder_exists(tmp_path):
     write_results(tmp_path / "results" / "utd_mhad")
     assert "Berkeley-MHAD" not in report.render(tmp_path / "results", tmp_path)

@@ -61,7 +61,11 @@ def test_existing_runs_are_summarised_without_training(tmp_path, fake_runs, no_t
                         "--out", str(out)]) == 0
     table = pd.read_csv(out / "table1.csv")
     assert list(table.columns) == ["model", "seeds", "mean_accuracy", "std_accuracy", "paper",
-                                   "authors_code", "wall_time_s"]
+                                   "authors_code", "wall_time_s", "checkpoint_rule"]
+    # Each row's rule, resolved from its runs' configs (finetune.monitor: auto).
+    rules = dict(zip(table.model, table.checkpoint_rule, strict=True))
+    assert rules["inertial supervised"] == rules["multimodal supervised"] == "last"
+    assert rules["cmc"] == rules["inertial simclr"] == rules["simclr fusion"] == "val_loss"
     assert set(table.model) == set(table1.ROWS["utd_mhad"])
     rows = len(table1.ROWS["utd_mhad"])
     assert table.seeds.tolist() == [3] * rows
@@ -72,7 +76,7 @@ def test_existing_runs_are_summarised_without_training(tmp_path, fake_runs, no_t
     runs = pd.read_csv(out / "table1_runs.csv")
     assert len(runs) == 3 * rows
     markdown = (out / "table1.md").read_text()
-    assert "| cmc | 3 | 81.00 +- 1.00 | 93.82 | -12.82 | 96.04 |" in markdown
+    assert "| cmc | 3 | 81.00 +- 1.00 | 93.82 | -12.82 | 96.04 | val_loss |" in markdown
     assert "| cmc-cmkm | 3 | 81.00 +- 1.00 | - | - | 97.67 |" in markdown  # Not in the paper.
     assert marker_kind(out) == "results"  # A new results folder is marked as tfhar's.
     # A second invocation writes into its own (marked) folder again.

@@ -132,6 +132,16 @@ def test_monitor_last_tests_the_last_epoch(smoke_config, tiny, train_cli, tmp_pa
     assert run.metrics["val_accuracy"] == pytest.approx(last.val_accuracy)
 
 
+def test_fine_tuned_encoders_test_the_last_epoch_by_default(smoke_config, tiny, train_cli,
+                                                           tmp_path):
+    """finetune.monitor auto: the last epoch when the encoders train with the classifier."""
+    run = train_cli(tmp_path / "auto", "--config", smoke_config("simclr_inertial"), *tiny,
+                    *NO_AUGMENTATION, "--set", "finetune.epochs=3",
+                    "--set", "finetune.trainable_encoders=true")
+    assert run.code == 0 and "last epoch tested" in run.stdout
+    assert run.metrics["checkpoint_epoch"] == 2
+
+
 def test_batch_norm_statistics_reestimated_on_the_training_windows(smoke_config, tiny,
                                                                    train_cli, tmp_path):
     import tfhar.models  # noqa: F401  (registers the custom layers for loading)

@@ -33,6 +33,8 @@ from tfhar.config.schema import (
     ModelConfig,
     PretrainConfig,
     RuntimeConfig,
+    checkpoint_rule,
+    trains_encoders,
 )
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "ModelConfig",
     "PretrainConfig",
     "RuntimeConfig",
+    "checkpoint_rule",
     "config_from_tree",
     "config_hash",
     "dump_config",
@@ -59,4 +62,5 @@ __all__ = [
     "shipped_configs",
     "shipped_configs_dir",
     "to_dict",
+    "trains_encoders",
 ]

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from tfhar.config.schema import NON_RESULT_FIELDS, Config
+from tfhar.config.schema import NON_RESULT_FIELDS, Config, checkpoint_rule, trains_encoders
 
 
 class ConfigError(ValueError):
@@ -213,8 +213,10 @@ def to_dict(config: Any) -> dict:
 
 
 def results_only(config: Config) -> Config:
-    """`config` with the NON_RESULT_FIELDS at their defaults: what decides a run's results."""
-    sections: dict[str, dict] = {}
+    """`config` with the NON_RESULT_FIELDS at their defaults and `finetune.monitor: auto`
+    resolved (`checkpoint_rule`): what decides a run's results."""
+    sections: dict[str, dict] = {"finetune": {"monitor": checkpoint_rule(
+        config.finetune.monitor, trains_encoders(config))}}
     for field in NON_RESULT_FIELDS:
         section, name = field.split(".")
         sections.setdefault(section, {})[name] = getattr(Config(), section).__getattribute__(name)
@@ -259,5 +261,6 @@ def config_hash(config: Config) -> str:
     changes no hash and default run directories resume across upgrades. A changed default
     keeps the hash; the saved config.yaml (all values written out) then no longer matches
     (matches_saved), which is what guards a run directory."""
-    text = json.dumps(_differences(results_only(config), Config()), sort_keys=True)
+    text = json.dumps(_differences(results_only(config), results_only(Config())),
+                      sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfhar import builders
-from tfhar.config import Config
+from tfhar.config import Config, checkpoint_rule
 from tfhar.data import Record
 from tfhar.evaluate import classification_metrics
 from tfhar.experiment.callbacks import StageTimer, TrackedCheckpoint, stage_callbacks
@@ -233,20 +233,22 @@ def _feature_passthrough(encoders: dict[str, keras.Model]) -> dict[str, keras.Mo
     return passthrough
 
 
-def monitor_of(config: Config, has_val: bool) -> tuple[str, str]:
+def monitor_of(rule: str, has_val: bool) -> tuple[str, str]:
     """(metric, mode) that picks a classifier stage's checkpoint and drives its plateau
-    schedule: the training loss without a validation split or with `finetune.monitor: last`
-    (the last epoch is tested: a fixed number of epochs, no choice on validation)."""
-    if not has_val or config.finetune.monitor == "last":
+    schedule, for a resolved checkpoint rule (`checkpoint_rule`): the training loss without a
+    validation split or with rule `last` (the last epoch is tested: a fixed number of epochs,
+    no choice on validation)."""
+    if not has_val or rule == "last":
         return "loss", "min"
-    monitor = config.finetune.monitor
-    return monitor, "max" if monitor == "val_accuracy" else "min"
+    return rule, "max" if rule == "val_accuracy" else "min"
 
 
 def finetune(ctx: RunContext, encoders: dict[str, keras.Model], stage: str = "finetune",
              trainable_encoders: bool | None = None, augment: bool | None = None,
              on_features: bool | None = None) -> ClassifierModel:
-    """Fit encoders + classifier on the labelled training split; keep the best-on-validation.
+    """Fit encoders + classifier on the labelled training split; test the checkpoint that
+    `finetune.monitor` picks (`checkpoint_rule`: by default the lowest validation loss on
+    frozen encoders, the last epoch when the encoders train).
 
     `trainable_encoders` and `augment` default to the config's `finetune` section. Frozen
     encoders without augmentation (linear / MLP evaluation, the paper's protocol) always give
@@ -290,7 +292,8 @@ def finetune(ctx: RunContext, encoders: dict[str, keras.Model], stage: str = "fi
         build_on(fitted, train, lambda batch: batch[0])
     val = None if splits.val is None else labeled_dataset(
         inputs(encoders, splits.val), splits.val.labels, section.batch_size)
-    monitor, mode = monitor_of(config, val is not None)
+    rule = checkpoint_rule(section.monitor, trainable)
+    monitor, mode = monitor_of(rule, val is not None)
     best = run_dir.checkpoints / f"{stage}_best.weights.h5"
     best_record = run_dir.checkpoints / f"{stage}_best.json"
     history = None
@@ -302,7 +305,7 @@ def finetune(ctx: RunContext, encoders: dict[str, keras.Model], stage: str = "fi
             best.unlink(missing_ok=True)
             best_record.unlink(missing_ok=True)
         checkpoint = TrackedCheckpoint(best, best_record, monitor, mode,
-                                       keep_last=section.monitor == "last")
+                                       keep_last=rule == "last")
         callbacks = stage_callbacks(run_dir, stage, monitor, mode, section.lr_patience,
                                     section.lr_factor, backup, timer, checkpoint)
         history = fit_epochs(fitted, train, section.epochs, validation_data=val,
@@ -314,7 +317,7 @@ def finetune(ctx: RunContext, encoders: dict[str, keras.Model], stage: str = "fi
                 fitted.optimizer.build(fitted.trainable_variables)
         fitted.load_weights(best)
     _report(stage, history, timer.flush(),
-            ("; last epoch tested" if section.monitor == "last"
+            ("; last epoch tested" if rule == "last"
              else f"; best {monitor} checkpoint used" if best.is_file() else "")
             + ("; classifier fitted on the frozen encoders' features" if on_features else ""))
     return model
