@@ -214,15 +214,19 @@ def checkpoint_rule_of(run_dir: Path) -> str | None:
     """The checkpoint rule a run tested with (`finetune.monitor` resolved by
     `tfhar.config.checkpoint_rule`: val_loss, val_accuracy or last), from its config.yaml; None
     without a readable one."""
-    import yaml
+    import dataclasses
 
-    from tfhar.config import checkpoint_rule
+    from tfhar.config import Config, FinetuneConfig, checkpoint_rule, read_tree, trains_encoders
 
     try:
-        tree = yaml.safe_load((run_dir / "config.yaml").read_text())
+        tree = read_tree(run_dir / "config.yaml")
+        # Only the fields that decide the rule: the whole may not load any more (an encoder
+        # file given to fine-tune that is gone, a key of an older tfhar).
         section = tree.get("finetune") or {}
-        trainable = tree.get("method") == "supervised" or bool(
-            section.get("trainable_encoders", False))
-        return checkpoint_rule(str(section.get("monitor", "auto")), trainable)
-    except (OSError, yaml.YAMLError, AttributeError):
+        config = dataclasses.replace(Config(), method=str(tree.get("method")), finetune=(
+            dataclasses.replace(FinetuneConfig(),
+                                monitor=str(section.get("monitor", "auto")),
+                                trainable_encoders=bool(section.get("trainable_encoders")))))
+    except (ConfigError, AttributeError):
         return None
+    return checkpoint_rule(config.finetune.monitor, trains_encoders(config))

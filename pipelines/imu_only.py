@@ -12,7 +12,9 @@ paper fine-tunes) and `fine-tuned` (encoder and classifier trained together). Bo
 with the supervised IMU model of the same seed (Table 1's "inertial supervised" row), which
 sees the same labelled windows and no skeleton. Every run is `python -m tfhar.train` with the
 inertial SimCLR row's config and the encoder given (`finetune.encoders.inertial`), so that the
-classifier, schedule and checkpoint rule are those of the other rows.
+classifier and schedule are those of the other rows, and the checkpoint rule that of their kind
+of training (`finetune.monitor: auto`: the lowest validation loss frozen, the last epoch
+fine-tuned, as the supervised IMU model).
 
 Writes imu_only.csv (one row per run: test and validation accuracy) and imu_only_summary.csv
 (mean and std over seeds, and the mean gain over the supervised IMU model) into --out.
@@ -33,6 +35,7 @@ from .common import (
     best_val_accuracy,
     check_out,
     check_run_dir,
+    checkpoint_rule_of,
     config_path,
     default_out,
     fail,
@@ -49,7 +52,7 @@ MODES = {"frozen": ["finetune.trainable_encoders=false"],
          "fine-tuned": ["finetune.trainable_encoders=true"]}
 CLASSIFIER_CONFIG = "simclr_inertial"  # The IMU-only fine-tuning every row gets.
 COLUMNS = ["pretrained", "mode", "seed", "accuracy", "val_accuracy", "macro_f1", "run_dir",
-           "encoder"]
+           "encoder", "checkpoint_rule"]
 
 
 def table1_run(dataset: str, stem: str, row: str, seed: int, table1_runs: Path) -> Path:
@@ -85,7 +88,8 @@ def _row(pretrained: str, mode: str, seed: int, run_dir: Path, metrics: dict, en
     return {"pretrained": pretrained, "mode": mode, "seed": seed,
             "accuracy": 100 * metrics["accuracy"],
             "val_accuracy": None if val is None else 100 * val,
-            "macro_f1": 100 * metrics["macro_f1"], "run_dir": str(run_dir), "encoder": encoder}
+            "macro_f1": 100 * metrics["macro_f1"], "run_dir": str(run_dir), "encoder": encoder,
+            "checkpoint_rule": checkpoint_rule_of(run_dir)}
 
 
 def run_all(dataset: str, pretrained: list[str], seeds: int, table1_runs: Path,

@@ -27,7 +27,8 @@ def _table1(folder: Path, name: str, paper: bool = False) -> list[str]:
     chosen = ("the paper's protocol: every training subject trains, the last epoch is tested"
               if paper else "the checkpoint tested is chosen on the validation subject by the "
               "row's rule, `finetune.monitor`: val_loss, the lowest validation loss; last, the "
-              "last epoch" if rules else "the checkpoint tested is the one of best validation "
+              "last epoch; val_accuracy, the best validation accuracy" if rules else
+              "the checkpoint tested is the one of best validation "
               "accuracy, the rule before `finetune.monitor: auto`")
     lines = [f"**{name}, the paper's Table 1** (test accuracy %, mean +- standard deviation over "
              f"{seeds} seeds; {chosen}):", "",

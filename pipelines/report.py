@@ -106,7 +106,8 @@ def table1_section(folder: Path, dataset: str, out_dir: Path, paper: bool = Fals
               "epoch of the fixed schedule is tested" if paper else
               "the checkpoint tested is picked on the validation subject by the row's rule (the "
               "\"checkpoint\" column, `finetune.monitor`: val_loss, the lowest validation "
-              "loss; last, the last epoch; chosen by cross-validation over the training "
+              "loss; last, the last epoch; val_accuracy, the best validation accuracy; "
+              "val_loss and last chosen by cross-validation over the training "
               "subjects), and \"val\" is its validation accuracy (mean over seeds)" if rules else
               "the checkpoint tested is the one best on the validation subject, whose accuracy "
               "(mean over seeds) is the \"val\" column")
@@ -333,7 +334,7 @@ SEARCH_NOTES = {
     "tune_simclr_inertial_permutation": (
         "Two leads from review on the inertial SimCLR row, scored as the grid above (batch 64, "
         "temperature 0.1, 100 pre-training epochs) but with the checkpoint of lowest loss on "
-        "the held-out subject (`score.monitor: val_loss`), so its scores are lower than the "
+        "the held-out subject (`finetune.monitor: val_loss`), so its scores are lower than the "
         "grid's, whose checkpoints were picked by accuracy on the very subject they were "
         "scored on (an optimistic pick: compare within a search, not across). (1) The time "
         "permutation: ours (`permute`, 2 or 3 pieces cut at random points, never the original "

@@ -32,6 +32,7 @@ from .common import (
     EXPECTED_ERRORS,
     PipelineError,
     check_out,
+    checkpoint_rule_of,
     config_path,
     default_out,
     fail,
@@ -166,6 +167,7 @@ def run_all(args: argparse.Namespace) -> pd.DataFrame:
                              "macro_f1": 100 * metrics["macro_f1"],
                              "num_test_samples": metrics["num_test_samples"],
                              "wall_time_s": metrics.get("wall_time_s"),
+                             "checkpoint_rule": checkpoint_rule_of(run_dir),
                              "run_dir": str(run_dir)})
                 print(f"[semi-supervised] {method:22s} p={fraction:<5g} repeat {repeat}: "
                       f"accuracy {rows[-1]['accuracy']:.2f}", flush=True)

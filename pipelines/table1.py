@@ -167,7 +167,8 @@ def markdown(table: pd.DataFrame, dataset: str, protocol: str = "cross_subject")
             f"| {number(row.authors_code)} | {row.checkpoint_rule or '-'} "
             f"| {row.wall_time_s / 60:.1f} min |")
     lines += ["", "Checkpoint: the rule that picked the tested checkpoint (`finetune.monitor`; "
-              "val_loss: the lowest validation loss, last: the last epoch). Wall time: summed "
+              "val_loss: the lowest validation loss, last: the last epoch, val_accuracy: the "
+              "best validation accuracy). Wall time: summed "
               "over seeds on the machine that ran the pipeline; the simclr fusion row reuses "
               "the SimCLR rows' encoders, so its time is fine-tuning only."]
     return "\n".join(lines) + "\n"

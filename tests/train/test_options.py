@@ -142,6 +142,39 @@ def test_fine_tuned_encoders_test_the_last_epoch_by_default(smoke_config, tiny, 
     assert run.metrics["checkpoint_epoch"] == 2
 
 
+@pytest.mark.parametrize("monitor", ["auto", "last"])
+def test_a_classifier_on_a_frozen_encoder_follows_the_frozen_rule(monitor, tmp_path,
+                                                                  monkeypatch):
+    """finetune() resolves `auto` by whether it trains the encoders, not by the config: the
+    phone model's classifier, fitted on a supervised run's frozen inertial encoder, monitors
+    the validation loss, and does so whether the run spelled its rule `auto` or `last` (the
+    same run, one hash)."""
+    import keras
+
+    from tfhar import builders
+    from tfhar.config import load_config
+    from tfhar.experiment.data import load_splits
+    from tfhar.export import inertial_classifier
+
+    monitored = []
+
+    class Spy(tfhar.experiment.stages.TrackedCheckpoint):
+        def __init__(self, weights, record, monitor, mode, **kwargs):
+            monitored.append(monitor)
+            super().__init__(weights, record, monitor, mode, **kwargs)
+
+    monkeypatch.setattr(tfhar.experiment.stages, "TrackedCheckpoint", Spy)
+    config = load_config("synthetic/supervised_multimodal", [
+        "data.options.samples_per_class_per_subject=2", "finetune.epochs=2",
+        "runtime.verbose=0", f"finetune.monitor={monitor}"])
+    splits = load_splits(config)
+    keras.utils.set_random_seed(0)
+    encoder = builders.build_encoder(config, "inertial", splits.train)
+    encoder.trainable = False
+    inertial_classifier(config, splits, encoder, tmp_path / "scratch")
+    assert monitored == ["val_loss"]
+
+
 def test_batch_norm_statistics_reestimated_on_the_training_windows(smoke_config, tiny,
                                                                    train_cli, tmp_path):
     import tfhar.models  # noqa: F401  (registers the custom layers for loading)

@@ -6,7 +6,7 @@
     run_dir.create(dump_config(config), functools.partial(matches_saved, config=config), False)
     ctx = RunContext(config, run_dir, splits)
     encoders = pretrain(ctx)                   # {"inertial": keras.Model, "skeleton": ...}
-    model = finetune(ctx, encoders)            # a ClassifierModel, best epoch on validation
+    model = finetune(ctx, encoders)            # a ClassifierModel, checkpoint by finetune.monitor
     metrics = evaluate(model, splits.test)     # accuracy, macro F1, confusion matrix, ...
 
 `run(config, run_dir, splits)` does all of it and writes metrics.json and the figures.
