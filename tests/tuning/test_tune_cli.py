@@ -206,3 +206,42 @@ def test_a_grid_search_resumes_every_remaining_point(tmp_path, interruption):
     tuner.search(verbose=0)
     done = [t for t in tuner.oracle.trials.values() if t.status == "COMPLETED"]
     assert sorted(t.hyperparameters.get("x") for t in done) == [1, 2, 3, 4]
+
+
+def test_a_search_over_a_data_key_gives_each_trial_its_own_data(tmp_path, monkeypatch):
+    """A searched `data` key (here data.standardize) reaches the trials: pre-training and every
+    fold see the trial's windows, not the base config's. Each shared pre-training is seeded
+    and deterministic (seed_everything) whatever ran before it in the process."""
+    import numpy as np
+
+    import tfhar.experiment.runner
+    import tfhar.tuning.study
+
+    search = tmp_path / "search.yaml"
+    search.write_text(
+        "base: synthetic/simclr_inertial\n"
+        "data:\n  options: {num_classes: 6, samples_per_class_per_subject: 2, seed: 0}\n"
+        "pretrain: {epochs: 1, batch_size: 16}\nfinetune: {epochs: 1}\n"
+        "search:\n  data.standardize: {values: [true, false]}\n"
+        "score: {metric: accuracy, folds: loso, pretrain: shared}\n")
+    seen, seeded = [], []
+    make_folds = tfhar.tuning.study.make_folds
+    seed_everything = tfhar.experiment.runner.seed_everything
+
+    def spy_folds(splits, scoring):
+        seen.append(float(np.asarray(splits.pretrain.inertial).std(axis=(0, 1)).mean()))
+        return make_folds(splits, scoring)
+
+    def spy_seed(seed):
+        seeded.append(seed)
+        seed_everything(seed)
+
+    monkeypatch.setattr(tfhar.tuning.study, "make_folds", spy_folds)
+    monkeypatch.setattr(tfhar.experiment.runner, "seed_everything", spy_seed)
+    code, _ = call("--config", str(search), "--project-dir", str(tmp_path / "project"))
+    assert code == 0
+    trials = pd.read_csv(tmp_path / "project" / "trials.csv")
+    assert sorted(trials["data.standardize"].astype(int)) == [0, 1]
+    # Trial order: standardized first (channel std 1), then raw units.
+    assert seen[0] == pytest.approx(1.0, abs=0.05) and abs(seen[1] - 1.0) > 0.1
+    assert seeded[0] == 0  # The first shared pre-training, before any fold ran.

@@ -16,21 +16,28 @@ from tfhar.experiment.workers import WorkerRunDirectory
 from tfhar.files import write_json
 
 
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy, TensorFlow and Keras with `seed` and make TensorFlow's ops
+    deterministic (process-wide): what makes a run repeat to the last digit. Without the
+    latter, multi-threaded reductions change the result from run to run."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
 def run(config: Config, run_dir: RunDirectory, splits: Splits, resume: bool = False,
         strategy=None) -> dict:
     """Train and test `config` into `run_dir` (created, see `RunDirectory.create`); returns the
     metrics written to metrics.json. Deterministic given `runtime.seed`. `strategy`: the one
     of `runtime.strategy`, when the caller made it (a multi-worker strategy must be made
     before TensorFlow runs anything); made here otherwise."""
-    import keras
-    import tensorflow as tf
-
     from tfhar import builders
     from tfhar.machine import machine_info
     from tfhar.models.precision import set_precision
 
-    keras.utils.set_random_seed(config.runtime.seed)
-    tf.config.experimental.enable_op_determinism()
+    seed_everything(config.runtime.seed)
     policy = set_precision(config.runtime.precision)
     ctx = RunContext(config, run_dir, splits,
                      strategy=strategy or builders.build_strategy(config.runtime.strategy))

@@ -4,6 +4,7 @@ tfhar run directory under the project), wrapped as a keras-tuner HyperModel and 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,11 @@ from tfhar.config import (
     dump_config,
     load_config,
     matches_saved,
+    to_dict,
 )
 from tfhar.config.checks import pretrained_modalities
-from tfhar.experiment.data import Splits
+from tfhar.data.errors import DataError
+from tfhar.experiment.data import Splits, load_splits
 from tfhar.experiment.run_directory import RunDirectory
 from tfhar.files import read_json, write_json
 from tfhar.models import ClassifierModel
@@ -49,10 +52,22 @@ class Study:
     scoring: Scoring
     project: Path
     splits: Splits
+    _splits: dict[str, Splits] = dataclasses.field(default_factory=dict, repr=False)
 
     def config(self, values: dict[str, Any]) -> Config:
         """The config of a trial: the base with `values` ({config path: value}) applied."""
         return config_from_tree(self.tree, self.overrides, values)
+
+    def splits_of(self, config: Config) -> Splits:
+        """The data of a trial's config: the base config's `splits`, or for a search over a
+        `data` key (e.g. `data.standardize`, `data.window_length`) that config's own, loaded
+        once per distinct `data` section. Raises tfhar.data.DataError."""
+        key = json.dumps(to_dict(config.data), sort_keys=True)
+        if not self._splits:
+            self._splits[json.dumps(to_dict(self.config({}).data), sort_keys=True)] = self.splits
+        if key not in self._splits:
+            self._splits[key] = load_splits(config)
+        return self._splits[key]
 
     def trial_values(self, hp_values: dict[str, Any], epochs: int | None) -> dict[str, Any]:
         """{config path: value} of a trial: the searched values, TRIAL_VALUES, and a Hyperband
@@ -81,9 +96,12 @@ class Study:
         finally:
             run_dir.unlock()
 
-    def _shared_encoders(self, config: Config) -> dict[str, str]:
-        """Pre-train once on every training window (no test subject); encoder paths. Trials
-        whose pre-training settings are the same share it (<project>/pretrain/<hash>)."""
+    def _shared_encoders(self, config: Config, splits: Splits) -> dict[str, str]:
+        """Pre-train once on every training window of `splits` (no test subject); encoder
+        paths. Trials whose pre-training settings are the same share it
+        (<project>/pretrain/<hash>). Seeded and deterministic as a run is (`seed_everything`),
+        whatever ran before it in this process."""
+        from tfhar.experiment.runner import seed_everything
         from tfhar.experiment.stages import RunContext, pretrain
 
         key = pretraining_hash(config)
@@ -98,10 +116,11 @@ class Study:
             except ConfigError:
                 return False
 
-        windows = training_windows(self.splits)
+        windows = training_windows(splits)
         run_dir.create(dump_config(config), same_pretraining, overwrite=True)
         try:
-            keras.utils.set_random_seed(config.runtime.seed)
+            keras.backend.clear_session()
+            seed_everything(config.runtime.seed)
             set_precision(config.runtime.precision)
             pretrain(RunContext(config, run_dir, Splits(windows, None, windows, windows),
                                 strategy=builders.build_strategy(config.runtime.strategy)))
@@ -118,16 +137,17 @@ class Study:
         values = self.trial_values(hp_values, epochs)
         try:
             config = self.config(values)
+            splits = self.splits_of(config)
             if self.scoring.pretrain == "shared" and pretrained_modalities(config):
-                given = self._shared_encoders(config)
+                given = self._shared_encoders(config, splits)
                 values.update({f"finetune.encoders.{m}": p for m, p in given.items()})
                 config = self.config(values)
             scores, last = {}, None
-            for fold in make_folds(self.splits, self.scoring):
+            for fold in make_folds(splits, self.scoring):
                 last = trial_dir / fold.name
                 metrics = self._run(config, last, fold.splits)
                 scores[fold.name] = fold_score(metrics, self.scoring)
-        except ConfigError as error:
+        except (ConfigError, DataError) as error:
             raise keras_tuner.errors.FailedTrialError(str(error)) from None
         values_array = np.array(list(scores.values()))
         result = {"score": float(values_array.mean()),
@@ -186,7 +206,7 @@ class TfharHyperModel(keras_tuner.HyperModel):
     def build(self, hp):
         self.study.space.declare(hp)
         config = self.study.config(self.study.space.values(hp.values))
-        return build_model(config, self.study.splits.train)
+        return build_model(config, self.study.splits_of(config).train)
 
     def fit(self, hp, model, *args, trial_id: str = "0", epochs: int | None = None,
             initial_epoch: int = 0, **kwargs):
