@@ -210,6 +210,21 @@ def best_val_accuracy(run_dir: Path, metrics: dict) -> float | None:
     return float(values.max()) if not values.empty else None
 
 
+def max_val_accuracy(run_dir: Path) -> float | None:
+    """The highest validation accuracy (fraction) of any epoch of a run's classifier stage
+    (`supervised` or `finetune`, history.csv): what the best checkpoint rule could reach on
+    validation, a diagnostic (nothing is chosen by it). None without a history."""
+    try:
+        import pandas as pd
+
+        history = pd.read_csv(run_dir / "history.csv")
+        values = history[history.stage.isin(["supervised", "finetune"])]["val_accuracy"]
+    except (FileNotFoundError, KeyError, ValueError):
+        return None
+    values = values.dropna()
+    return float(values.max()) if not values.empty else None
+
+
 def checkpoint_rule_of(run_dir: Path) -> str | None:
     """The checkpoint rule a run tested with (`finetune.monitor` resolved by
     `tfhar.config.checkpoint_rule`: val_loss, val_accuracy or last), from its config.yaml; None

@@ -45,6 +45,18 @@ def test_finished_runs_are_compared_seed_by_seed(tmp_path, finished, no_training
     assert summary.loc["fine-tuned", "gain_over_supervised"] == pytest.approx(9.0)
     assert summary.loc["frozen", "gain_over_supervised"] == pytest.approx(-6.0)
     assert summary.loc["frozen", "mean_val_accuracy"] == pytest.approx(75.0)
+    # Each run's checkpoint rule (finetune.monitor: auto), and the best validation accuracy of
+    # any epoch from its history (one run's history written here; the others have none).
+    assert dict(zip(runs["mode"], runs.checkpoint_rule, strict=False)) == {
+        "trained": "last", "frozen": "val_loss", "fine-tuned": "last"}
+    history = pd.DataFrame({"stage": ["pretrain_cmc", "finetune", "finetune"], "epoch": [0, 0, 1],
+                            "val_accuracy": [None, 0.5, 0.625]})
+    history.to_csv(runs_dir / "cmc-frozen-seed0" / "history.csv", index=False)
+    assert imu_only.main(["--seeds", "2", "--pretrained", "cmc", "--table1-runs",
+                          str(table1_runs), "--runs-dir", str(runs_dir), "--out", str(out)]) == 0
+    runs = pd.read_csv(out / "imu_only.csv").set_index("run_dir")
+    assert runs.loc[str(runs_dir / "cmc-frozen-seed0"), "max_val_accuracy"] == 62.5
+    assert runs.max_val_accuracy.isna().sum() == len(runs) - 1
 
 
 def test_a_folder_of_the_users_stops_it_before_training(tmp_path, finished, no_training, capsys):
