@@ -88,8 +88,9 @@ def test_same_config_resumes_a_finished_run_without_training(copied_run, smoke_c
 def test_resumed_fine_tuning_keeps_the_best_checkpoint_of_earlier_epochs(
         smoke_config, tiny_supervised, train_cli, tmp_path):
     run_dir = tmp_path / "run"
+    # A rule that keeps a best checkpoint (auto tests a supervised model's last epoch).
     arguments = ["--config", smoke_config("supervised_multimodal"), *tiny_supervised,
-                 *INERTIAL_ONLY]
+                 *INERTIAL_ONLY, "--set", "finetune.monitor=val_accuracy"]
     assert train_cli(run_dir, *arguments).code == 0
     # As if the stage had been interrupted after an epoch with a perfect validation accuracy.
     (run_dir / "checkpoints" / "supervised.done").unlink()
