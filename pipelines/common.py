@@ -100,6 +100,21 @@ def same_config(run_dir: Path, config: Path, overrides: list[str]) -> bool:
     return saved.is_file() and matches_saved(saved, load_config(config, overrides))
 
 
+def same_pretraining(run_dir: Path, config: Path, overrides: list[str]) -> bool:
+    """Whether the run directory holds pre-trained encoders of the pre-training this config
+    would run (same `pretraining_hash`, neither fine-tuning given encoders): then only its
+    fine-tuning needs to run again (`tfhar.train --refit`)."""
+    from tfhar.config import load_config, pretraining_hash
+
+    try:
+        saved, wanted = load_config(run_dir / "config.yaml"), load_config(config, overrides)
+    except ConfigError:
+        return False
+    return (not saved.finetune.encoders and not wanted.finetune.encoders
+            and any((run_dir / "encoders").glob("*.keras"))
+            and pretraining_hash(saved) == pretraining_hash(wanted))
+
+
 def _not_ours(run_dir: Path) -> str:
     return (f"{str(run_dir)!r} is not a tfhar run directory (no {MARKER} of kind 'run' with its "
             "config.yaml)")
@@ -140,9 +155,10 @@ def train(config: Path, run_dir: Path, overrides: list[str], log: Path,
     """Run `python -m tfhar.train` into `run_dir` unless it finished before; its metrics.
 
     A run (finished or interrupted) whose config differs from the one asked for (the config
-    file changed since) is trained again from scratch, with a message; a folder tfhar did not
-    write stops the pipeline (PipelineError), as does a failed run. `in_process`: call the
-    CLI in this process (TensorFlow starts once for many short runs).
+    file changed since) is trained again from scratch, with a message, or only fine-tuned
+    again when its pre-training is the one asked for (`same_pretraining`, `--refit`); a folder
+    tfhar did not write stops the pipeline (PipelineError), as does a failed run.
+    `in_process`: call the CLI in this process (TensorFlow starts once for many short runs).
     """
     check_run_dir(run_dir)
     metrics = run_dir / "metrics.json"
@@ -152,11 +168,13 @@ def train(config: Path, run_dir: Path, overrides: list[str], log: Path,
         same_config(run_dir, config, overrides))
     if metrics.is_file() and not overwrite:
         return json.loads(metrics.read_text())
+    refit = overwrite and same_pretraining(run_dir, config, overrides)
     if overwrite:
         print(f"  {run_dir} holds a run of another config than {config} with "
-              f"{overrides}: training it again", flush=True)
+              f"{overrides}: " + ("same pre-training, fine-tuning it again" if refit
+                                  else "training it again"), flush=True)
     argv = ["--config", str(config), "--run-dir", str(run_dir)] + (
-        ["--overwrite"] if overwrite else [])
+        ["--refit"] if refit else ["--overwrite"] if overwrite else [])
     for override in overrides:
         argv += ["--set", override]
     log.parent.mkdir(parents=True, exist_ok=True)

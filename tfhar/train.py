@@ -26,6 +26,7 @@ from tfhar.config import (
     load_config,
     matches_saved,
     pretrained_modalities,
+    pretraining_hash,
     shipped_configs,
 )
 from tfhar.data import DataError
@@ -53,6 +54,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a run directory of tfhar's that holds a different config "
                         "(folders tfhar did not write are never replaced)")
+    parser.add_argument("--refit", action="store_true",
+                        help="the run directory holds a run of tfhar's whose pre-training is "
+                        "this config's (same pre-training settings; fine-tuning, classifier or "
+                        "label fraction may differ): keep its pre-trained encoders, fine-tune "
+                        "and test again")
     parser.add_argument("--print-config", action="store_true",
                         help="print the resolved config (every default filled in) and exit")
     return parser.parse_args(argv)
@@ -149,6 +155,16 @@ def check_models(config: Config, train) -> None:
                               "a contrastive batch must be full, lower it")
 
 
+def _pretraining_of(path: Path) -> str | None:
+    """The `pretraining_hash` of the config saved at `path`; None when it does not load or
+    fine-tunes given encoders (no pre-training of its own)."""
+    try:
+        saved = load_config(path)
+    except ConfigError:
+        return None
+    return None if saved.finetune.encoders else pretraining_hash(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config_name = args.config or MAIN_CONFIG
@@ -167,13 +183,29 @@ def main(argv: list[str] | None = None) -> int:
 
             strategy = build_strategy("multi_worker")
         matches = functools.partial(matches_saved, config=config)
-        run_dir.check_usable(matches, args.overwrite)
+        if args.refit and args.overwrite:
+            raise ConfigError("--refit keeps a run's pre-training and --overwrite replaces the "
+                              "whole run: pass one of them")
+        refit = args.refit and not (run_dir.config_path.is_file() and run_dir.is_owned()
+                                    and matches(run_dir.config_path))
+        if refit:
+            if config.finetune.encoders:
+                raise ConfigError("--refit keeps a run's own pre-training; this config "
+                                  "fine-tunes given encoders (finetune.encoders): drop --refit")
+            key = pretraining_hash(config)
+            run_dir.check_refit(lambda path: _pretraining_of(path) == key)
+        else:
+            run_dir.check_usable(matches, args.overwrite)
         from tfhar.experiment.data import load_splits
 
         splits = load_splits(config, download=args.config is None)
         check_given_encoders(config, splits.unlabeled)
         check_models(config, splits.unlabeled)
-        resume = run_dir.create(dump_config(config), matches, args.overwrite)
+        if refit:
+            run_dir.refit(dump_config(config), lambda path: _pretraining_of(path) == key)
+            resume = True
+        else:
+            resume = run_dir.create(dump_config(config), matches, args.overwrite)
     except (ConfigError, DataError, RunDirError, OwnershipError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

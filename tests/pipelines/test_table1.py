@@ -155,6 +155,28 @@ def test_a_run_of_a_changed_config_is_trained_again(tmp_path, monkeypatch):
     assert "--overwrite" in calls[0]
 
 
+def test_a_run_whose_fine_tuning_changed_keeps_its_pretraining(tmp_path, monkeypatch):
+    from tfhar.config import dump_config, load_config
+
+    config = config_path("utd_mhad", "cmc")
+    run_dir = tmp_path / "cmc-seed0"
+    changed = load_config(config, ["runtime.verbose=2", "finetune.monitor=val_accuracy"])
+    marked_run(run_dir, dump_config(changed))
+    (run_dir / "metrics.json").write_text(json.dumps({"accuracy": 0.5}))
+    calls = record_training(monkeypatch, run_dir)
+    log = tmp_path / "log"
+    # No pre-trained encoders in the folder: nothing to keep, trained again.
+    table1.train(config, run_dir, ["runtime.verbose=2"], log)
+    assert "--overwrite" in calls[-1] and "--refit" not in calls[-1]
+    (run_dir / "metrics.json").unlink()
+    (run_dir / "config.yaml").write_text(dump_config(changed))
+    (run_dir / "encoders").mkdir()
+    for modality in ("inertial", "skeleton"):
+        (run_dir / "encoders" / f"{modality}.keras").write_bytes(b"")
+    table1.train(config, run_dir, ["runtime.verbose=2"], log)
+    assert "--refit" in calls[-1] and "--overwrite" not in calls[-1]
+
+
 def test_existing_only_tabulates_finished_runs_without_training(tmp_path, fake_runs, tfhar_run,
                                                                 no_training):
     fake_runs(tmp_path / "runs", 1, lambda model, seed: 0.8)

@@ -181,3 +181,36 @@ def test_a_config_yaml_written_before_a_new_key_still_resumes(copied_run, smoke_
     assert again.code == 0
     assert again.stdout.startswith("resuming supervised")
     assert "Epoch " not in again.stdout
+
+
+def test_refit_keeps_the_pretraining_and_fine_tunes_again(smoke_config, tiny, train_cli,
+                                                          tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    arguments = ["--config", smoke_config("simclr_inertial"), *tiny]
+    assert train_cli(run_dir, *arguments).code == 0
+    encoder = run_dir / "encoders" / "inertial.keras"
+    pretrained, first = encoder.read_bytes(), json.loads((run_dir / "metrics.json").read_text())
+    pretraining_time = first["stage_wall_time_s"]["pretrain_simclr_inertial"]
+
+    # Another pre-training: refused in one line, nothing touched.
+    before = snapshot(run_dir)
+    refused = train_cli(run_dir, *arguments, "--refit", "--set", "pretrain.temperature=0.5")
+    assert refused.code == 2 and snapshot(run_dir) == before
+    error = capsys.readouterr().err.splitlines()
+    assert len(error) == 1 and "pre-trained with other settings" in error[0]
+
+    # Other fine-tuning settings: the encoders are kept, only fine-tuning and testing run.
+    run = train_cli(run_dir, *arguments, "--refit", "--set", "finetune.epochs=3",
+                    "--set", "finetune.monitor=last")
+    assert run.code == 0 and "done earlier" in run.stdout
+    assert encoder.read_bytes() == pretrained
+    assert run.metrics["checkpoint_epoch"] == 2
+    assert run.metrics["stage_wall_time_s"]["pretrain_simclr_inertial"] == pretraining_time
+    history = pd.read_csv(run_dir / "history.csv")
+    assert (history.stage == "finetune").sum() == 3
+    assert (history.stage == "pretrain_simclr_inertial").sum() > 0
+    assert "epochs: 3" in (run_dir / "config.yaml").read_text()
+    # The same config again just resumes (it finished): nothing is trained.
+    again = train_cli(run_dir, *arguments, "--refit", "--set", "finetune.epochs=3",
+                      "--set", "finetune.monitor=last")
+    assert again.code == 0 and again.metrics == run.metrics

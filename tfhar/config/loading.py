@@ -20,7 +20,14 @@ from typing import Any
 
 import yaml
 
-from tfhar.config.schema import NON_RESULT_FIELDS, Config, checkpoint_rule, trains_encoders
+from tfhar.config.schema import (
+    NON_RESULT_FIELDS,
+    Config,
+    FinetuneConfig,
+    ModelConfig,
+    checkpoint_rule,
+    trains_encoders,
+)
 
 
 class ConfigError(ValueError):
@@ -264,3 +271,22 @@ def config_hash(config: Config) -> str:
     text = json.dumps(_differences(results_only(config), results_only(Config())),
                       sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def pretraining_hash(config: Config) -> str:
+    """A hash of what decides a pre-training: the config without its fine-tuning, classifier
+    and label-fraction settings (tfhar-tune shares a pre-training between trials of one hash;
+    `tfhar-train --refit` keeps a run's pre-training for a config of the same hash)."""
+    model = dataclasses.replace(config.model, classifier=ModelConfig.classifier,
+                                classifier_hidden_dims=ModelConfig.classifier_hidden_dims,
+                                fusion_hidden_dim=ModelConfig.fusion_hidden_dim)
+    data = dataclasses.replace(config.data, label_fraction=1.0, label_fraction_seed=0)
+    # `auto` precision is what it means on this machine: encoders pre-trained in bfloat16 on
+    # one machine are not float32 ones on another.
+    runtime = config.runtime
+    if runtime.precision == "auto":
+        from tfhar.models.precision import resolve_precision  # Imports Keras: only for auto.
+
+        runtime = dataclasses.replace(runtime, precision=resolve_precision(runtime.precision))
+    return config_hash(dataclasses.replace(config, model=model, data=data, runtime=runtime,
+                                           finetune=FinetuneConfig()))

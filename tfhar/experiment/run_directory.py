@@ -241,6 +241,53 @@ class RunDirectory:
         write_text(self.config_path, config_text)
         return resume
 
+    def check_refit(self, same_pretraining: Callable[[Path], bool]) -> None:
+        """RunDirError unless `refit` may keep this run's pre-training: a run of tfhar's with
+        pre-trained encoders whose saved config satisfies `same_pretraining`. Reads only."""
+        path = self.path
+        if path.is_symlink():
+            raise OwnershipError(f"run directory {str(path)!r} is a symbolic link; tfhar never "
+                                 "deletes through a link: choose another --run-dir")
+        if not (path.is_dir() and self.config_path.is_file() and self.is_owned()):
+            raise RunDirError(f"run directory {str(path)!r} holds no tfhar run to refit")
+        if not same_pretraining(self.config_path):
+            raise RunDirError(f"run directory {str(path)!r} was pre-trained with other "
+                              "settings than this config's: --refit keeps a pre-training only "
+                              "for the same one (pass --overwrite to replace the run)")
+        if not any((path / "encoders").glob("*.keras")):
+            raise RunDirError(f"run directory {str(path)!r} holds no pre-trained encoders to "
+                              "keep (a supervised run, or one whose pre-training never saved)")
+
+    def refit(self, config_text: str, same_pretraining: Callable[[Path], bool]) -> None:
+        """Keep the run's pre-training and start everything after it afresh, for a config
+        whose pre-training is the saved one's (`same_pretraining(config.yaml)`, e.g. the same
+        `pretraining_hash`) but whose fine-tuning differs. Kept: encoders/, the pre-training
+        stages' logs, backups and wall times; removed: every other file of the run (the run
+        resumes at fine-tuning). Raises RunDirError (nothing written) when the folder holds no
+        finished tfhar pre-training of that config or another process holds it."""
+        path = self.path
+        self.check_refit(same_pretraining)
+        self.lock()
+        try:
+            self.check_refit(same_pretraining)  # Again, under the lock.
+        except RunDirError:
+            self.unlock()
+            raise
+        pretraining = ("pretrain", "history_pretrain")
+        for child in path.iterdir():
+            if child.name in (MARKER, LOCK, "encoders", "checkpoints", "logs"):
+                continue
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        for folder in (self.checkpoints, self.logs):
+            for child in list(folder.iterdir()) if folder.is_dir() else []:
+                if child.name.startswith(pretraining) or child.name == "wall_times.json":
+                    continue
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else (
+                    child.unlink())
+        times = {k: v for k, v in self.wall_times().items() if k.startswith("pretrain")}
+        write_json(self.checkpoints / "wall_times.json", times)
+        write_text(self.config_path, config_text)
+
     # One process at a time.
     def lock(self) -> None:
         """Hold an exclusive lock on the folder until `unlock` or the process ends."""

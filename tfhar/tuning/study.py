@@ -17,13 +17,11 @@ from tfhar import builders
 from tfhar.config import (
     Config,
     ConfigError,
-    FinetuneConfig,
-    ModelConfig,
     config_from_tree,
-    config_hash,
     dump_config,
     load_config,
     matches_saved,
+    pretraining_hash,
     to_dict,
 )
 from tfhar.config.checks import pretrained_modalities
@@ -32,7 +30,7 @@ from tfhar.experiment.data import Splits, load_splits
 from tfhar.experiment.run_directory import RunDirectory
 from tfhar.files import read_json, write_json
 from tfhar.models import ClassifierModel
-from tfhar.models.precision import resolve_precision, set_precision
+from tfhar.models.precision import set_precision
 from tfhar.tuning.scoring import Scoring, fold_score, make_folds, training_windows
 from tfhar.tuning.space import SearchSpace
 
@@ -167,21 +165,6 @@ def build_model(config: Config, record) -> ClassifierModel:
     encoders = {m: builders.build_encoder(config, m, record) for m in config.data.modalities}
     classifier = builders.build_classifier(config, encoders, record.num_classes)
     return ClassifierModel(encoders, classifier, trainable_encoders=True)
-
-
-def pretraining_hash(config: Config) -> str:
-    """A hash of what decides a pre-training: the config without its fine-tuning, classifier
-    and label-fraction settings."""
-    model = dataclasses.replace(config.model, classifier=ModelConfig.classifier,
-                                classifier_hidden_dims=ModelConfig.classifier_hidden_dims,
-                                fusion_hidden_dim=ModelConfig.fusion_hidden_dim)
-    data = dataclasses.replace(config.data, label_fraction=1.0, label_fraction_seed=0)
-    # `auto` precision is what it means on this machine: encoders pre-trained in bfloat16 on
-    # one machine are not float32 ones on another.
-    runtime = dataclasses.replace(config.runtime,
-                                  precision=resolve_precision(config.runtime.precision))
-    return config_hash(dataclasses.replace(config, model=model, data=data, runtime=runtime,
-                                           finetune=FinetuneConfig()))
 
 
 def _plain(value: Any) -> Any:
