@@ -71,16 +71,23 @@ def test_mirrored_strategy_runs_on_one_cpu_replica(smoke_config, tiny, train_cli
     assert 0.0 <= run.metrics["accuracy"] <= 1.0
 
 
-def test_monitor_val_loss_picks_the_checkpoint_of_the_lowest_validation_loss(
-        smoke_config, tiny, train_cli, tmp_path, monkeypatch):
-    monitored = []
+@pytest.fixture
+def monitored(monkeypatch) -> list[str]:
+    """The metric each classifier stage's checkpoint tracks, in order (a spy on
+    TrackedCheckpoint)."""
+    seen = []
 
     class Spy(tfhar.experiment.stages.TrackedCheckpoint):
         def __init__(self, weights, record, monitor, mode, **kwargs):
-            monitored.append(monitor)
+            seen.append(monitor)
             super().__init__(weights, record, monitor, mode, **kwargs)
 
     monkeypatch.setattr(tfhar.experiment.stages, "TrackedCheckpoint", Spy)
+    return seen
+
+
+def test_monitor_val_loss_picks_the_checkpoint_of_the_lowest_validation_loss(
+        smoke_config, tiny, train_cli, tmp_path, monitored):
     run = train_cli(tmp_path / "val_loss", "--config", smoke_config("simclr_inertial"), *tiny,
                     *NO_AUGMENTATION, "--set", "finetune.epochs=6",
                     "--set", "finetune.monitor=val_loss")
@@ -144,7 +151,7 @@ def test_fine_tuned_encoders_test_the_last_epoch_by_default(smoke_config, tiny, 
 
 @pytest.mark.parametrize("monitor", ["auto", "last"])
 def test_a_classifier_on_a_frozen_encoder_follows_the_frozen_rule(monitor, tmp_path,
-                                                                  monkeypatch):
+                                                                  monitored):
     """finetune() resolves `auto` by whether it trains the encoders, not by the config: the
     phone model's classifier, fitted on a supervised run's frozen inertial encoder, monitors
     the validation loss, and does so whether the run spelled its rule `auto` or `last` (the
@@ -156,14 +163,6 @@ def test_a_classifier_on_a_frozen_encoder_follows_the_frozen_rule(monitor, tmp_p
     from tfhar.experiment.data import load_splits
     from tfhar.export import inertial_classifier
 
-    monitored = []
-
-    class Spy(tfhar.experiment.stages.TrackedCheckpoint):
-        def __init__(self, weights, record, monitor, mode, **kwargs):
-            monitored.append(monitor)
-            super().__init__(weights, record, monitor, mode, **kwargs)
-
-    monkeypatch.setattr(tfhar.experiment.stages, "TrackedCheckpoint", Spy)
     config = load_config("synthetic/supervised_multimodal", [
         "data.options.samples_per_class_per_subject=2", "finetune.epochs=2",
         "runtime.verbose=0", f"finetune.monitor={monitor}"])
