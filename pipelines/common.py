@@ -104,15 +104,16 @@ def same_pretraining(run_dir: Path, config: Path, overrides: list[str]) -> bool:
     """Whether the run directory holds pre-trained encoders of the pre-training this config
     would run (same `pretraining_hash`, neither fine-tuning given encoders): then only its
     fine-tuning needs to run again (`tfhar.train --refit`)."""
-    from tfhar.config import load_config, pretraining_hash
+    from tfhar.config import load_config, own_pretraining_hash, pretraining_hash
 
     try:
-        saved, wanted = load_config(run_dir / "config.yaml"), load_config(config, overrides)
+        wanted = load_config(config, overrides)
     except ConfigError:
         return False
-    return (not saved.finetune.encoders and not wanted.finetune.encoders
+    saved = own_pretraining_hash(run_dir / "config.yaml")
+    return (saved is not None and not wanted.finetune.encoders
             and any((run_dir / "encoders").glob("*.keras"))
-            and pretraining_hash(saved) == pretraining_hash(wanted))
+            and saved == pretraining_hash(wanted))
 
 
 def _not_ours(run_dir: Path) -> str:

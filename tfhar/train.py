@@ -25,6 +25,7 @@ from tfhar.config import (
     dump_config,
     load_config,
     matches_saved,
+    own_pretraining_hash,
     pretrained_modalities,
     pretraining_hash,
     shipped_configs,
@@ -155,16 +156,6 @@ def check_models(config: Config, train) -> None:
                               "a contrastive batch must be full, lower it")
 
 
-def _pretraining_of(path: Path) -> str | None:
-    """The `pretraining_hash` of the config saved at `path`; None when it does not load or
-    fine-tunes given encoders (no pre-training of its own)."""
-    try:
-        saved = load_config(path)
-    except ConfigError:
-        return None
-    return None if saved.finetune.encoders else pretraining_hash(saved)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config_name = args.config or MAIN_CONFIG
@@ -193,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError("--refit keeps a run's own pre-training; this config "
                                   "fine-tunes given encoders (finetune.encoders): drop --refit")
             key = pretraining_hash(config)
-            run_dir.check_refit(lambda path: _pretraining_of(path) == key)
+            run_dir.check_refit(lambda path: own_pretraining_hash(path) == key)
         else:
             run_dir.check_usable(matches, args.overwrite)
         from tfhar.experiment.data import load_splits
@@ -202,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         check_given_encoders(config, splits.unlabeled)
         check_models(config, splits.unlabeled)
         if refit:
-            run_dir.refit(dump_config(config), lambda path: _pretraining_of(path) == key)
+            run_dir.refit(dump_config(config), lambda path: own_pretraining_hash(path) == key)
             resume = True
         else:
             resume = run_dir.create(dump_config(config), matches, args.overwrite)

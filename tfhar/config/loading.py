@@ -290,3 +290,13 @@ def pretraining_hash(config: Config) -> str:
         runtime = dataclasses.replace(runtime, precision=resolve_precision(runtime.precision))
     return config_hash(dataclasses.replace(config, model=model, data=data, runtime=runtime,
                                            finetune=FinetuneConfig()))
+
+
+def own_pretraining_hash(path: str | Path) -> str | None:
+    """The `pretraining_hash` of the config saved at `path`; None when it does not load or
+    fine-tunes given encoders (`finetune.encoders`: no pre-training of its own to keep)."""
+    try:
+        saved = load_config(path)
+    except ConfigError:
+        return None
+    return None if saved.finetune.encoders else pretraining_hash(saved)

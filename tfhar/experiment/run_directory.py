@@ -104,12 +104,16 @@ def remove_folder(folder: Path, kind: str, what: str,
         shutil.rmtree(folder)  # rmtree deletes links inside, never what they point to.
         return
     for child in folder.iterdir():
-        if child.name in keep:
-            continue
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
+        if child.name not in keep:
+            _remove(child)
+
+
+def _remove(entry: Path) -> None:
+    """Delete a file, a link (never what it points to) or a folder with all it holds."""
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry)
+    else:
+        entry.unlink()
 
 
 def replace_folder(new: Path, folder: Path, kind: str, what: str,
@@ -266,24 +270,20 @@ class RunDirectory:
         resumes at fine-tuning). Raises RunDirError (nothing written) when the folder holds no
         finished tfhar pre-training of that config or another process holds it."""
         path = self.path
-        self.check_refit(same_pretraining)
         self.lock()
         try:
-            self.check_refit(same_pretraining)  # Again, under the lock.
+            self.check_refit(same_pretraining)
         except RunDirError:
             self.unlock()
             raise
         pretraining = ("pretrain", "history_pretrain")
         for child in path.iterdir():
-            if child.name in (MARKER, LOCK, "encoders", "checkpoints", "logs"):
-                continue
-            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+            if child.name not in (MARKER, LOCK, "encoders", "checkpoints", "logs"):
+                _remove(child)
         for folder in (self.checkpoints, self.logs):
             for child in list(folder.iterdir()) if folder.is_dir() else []:
-                if child.name.startswith(pretraining) or child.name == "wall_times.json":
-                    continue
-                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else (
-                    child.unlink())
+                if not (child.name.startswith(pretraining) or child.name == "wall_times.json"):
+                    _remove(child)
         times = {k: v for k, v in self.wall_times().items() if k.startswith("pretrain")}
         write_json(self.checkpoints / "wall_times.json", times)
         write_text(self.config_path, config_text)
