@@ -7,7 +7,9 @@ Runs every row with `python -m tfhar.train` and the configs in configs/<dataset>
 directory per (row, seed) under --runs-dir; a run whose metrics.json exists is not run again, so
 an interrupted pipeline continues where it stopped. The SSL simple-fusion row reuses the
 encoders of the two SimCLR rows of the same seed instead of pre-training them again (its wall
-time excludes that pre-training). Writes table1.csv, table1.md and table1_runs.csv into --out,
+time excludes that pre-training); so does CMC-CMKM for its two mining encoders (the authors'
+code loads SimCLR checkpoints too; ours are the SimCLR rows' settings, so the inertial one has
+batch 64 and temperature 0.1 where their mining encoder had 128 and 0.05). Writes table1.csv, table1.md and table1_runs.csv into --out,
 a folder that is absent, empty or one a pipeline wrote (marked by its .tfhar.json); any other
 folder, and a run directory tfhar did not write, stop it with one error line (exit status 2).
 
@@ -64,6 +66,10 @@ ROWS = {
 }
 
 
+# Rows that reuse the two SimCLR rows' encoders of their seed, and the config key they go to.
+REUSED_SIMCLR_ENCODERS = {"simclr fusion": "finetune.encoders",
+                          "cmc-cmkm": "cmkm.encoders"}
+
 PROTOCOLS = ("cross_subject", "paper")
 # --protocol paper: no validation subject, so the last epoch is tested.
 PAPER_OVERRIDES = ["data.protocol=paper", "finetune.monitor=last"]
@@ -72,13 +78,14 @@ PAPER_OVERRIDES = ["data.protocol=paper", "finetune.monitor=last"]
 def row_overrides(model: str, runs_dir: Path, seed: int, extra: list[str] | None = None
                   ) -> list[str]:
     """Extra --set values of a row: the seed, `extra` (the protocol's and the user's), and
-    for fusion the SimCLR rows' encoders."""
+    the SimCLR rows' encoders of the same seed: the encoders fusion fine-tunes, and the
+    mining encoders of CMC-CMKM."""
     overrides = ["runtime.verbose=2"] + ([f"runtime.seed={seed}"] if seed else [])
     overrides += list(extra or [])
-    if model == "simclr fusion":
-        for modality in ("inertial", "skeleton"):
-            path = runs_dir / f"simclr_{modality}-seed{seed}" / "encoders" / f"{modality}.keras"
-            overrides.append(f"finetune.encoders.{modality}={path}")
+    key = REUSED_SIMCLR_ENCODERS.get(model)
+    for modality in ("inertial", "skeleton") if key else ():
+        path = runs_dir / f"simclr_{modality}-seed{seed}" / "encoders" / f"{modality}.keras"
+        overrides.append(f"{key}.{modality}={path}")
     return overrides
 
 

@@ -277,13 +277,15 @@ def test_an_auto_checkpoint_rule_matches_the_rule_it_resolves_to(tmp_path):
     for name, trainable, rule, other in [("utd_mhad/cmc", False, "val_loss", "last"),
                                          ("utd_mhad/supervised_inertial", True, "last",
                                           "val_loss")]:
-        config = load_config(name)
-        assert config.finetune.monitor == "auto" and trains_encoders(config) == trainable
+        config = load_config(name, ["finetune.monitor=auto"])
+        assert trains_encoders(config) == trainable
         explicit = load_config(name, [f"finetune.monitor={rule}"])
         assert config_hash(explicit) == config_hash(config)
         assert matches_saved(write(tmp_path, dump_config(explicit)), config)
         assert not matches_saved(write(tmp_path, dump_config(
             load_config(name, [f"finetune.monitor={other}"]))), config)
-    fine_tuned = load_config("utd_mhad/cmc", ["finetune.trainable_encoders=true"])
+    assert load_config("utd_mhad/cmc").finetune.monitor == "last"  # The default since.
+    fine_tuned = load_config("utd_mhad/cmc", ["finetune.trainable_encoders=true",
+                                              "finetune.monitor=auto"])
     assert config_hash(fine_tuned) == config_hash(
         load_config("utd_mhad/cmc", ["finetune.trainable_encoders=true", "finetune.monitor=last"]))

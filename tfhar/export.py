@@ -116,19 +116,22 @@ def check_request(args: argparse.Namespace):
 def inertial_classifier(config, splits, encoder, scratch: Path):
     """A classifier on the frozen inertial encoder, fitted like the run's fine-tuning.
 
-    Its checkpoint rule is `auto`'s for frozen encoders (the lowest validation loss) unless the
-    run set another rule than `auto` gives it: configs of one hash fit the same classifier.
+    Its checkpoint rule is the run's `finetune.monitor` resolved for frozen encoders
+    (`checkpoint_rule`). A run whose own rule resolves like the default's (`last`) uses the
+    default, so configs of one hash (`auto` and `last` on a supervised run) fit the same
+    classifier.
     Returns (classifier, test metrics of encoder + classifier).
     """
     import dataclasses
 
-    from tfhar.config import checkpoint_rule, trains_encoders
+    from tfhar.config import FinetuneConfig, checkpoint_rule, trains_encoders
     from tfhar.experiment import RunContext, RunDirectory, evaluate, finetune
 
     trains = trains_encoders(config)
-    if checkpoint_rule(config.finetune.monitor, trains) == checkpoint_rule("auto", trains):
+    default = FinetuneConfig().monitor
+    if checkpoint_rule(config.finetune.monitor, trains) == checkpoint_rule(default, trains):
         config = dataclasses.replace(
-            config, finetune=dataclasses.replace(config.finetune, monitor="auto"))
+            config, finetune=dataclasses.replace(config.finetune, monitor=default))
     run_dir = RunDirectory(scratch)
     for sub in ("checkpoints", "logs"):
         (scratch / sub).mkdir(parents=True, exist_ok=True)

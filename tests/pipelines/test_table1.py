@@ -62,10 +62,10 @@ def test_existing_runs_are_summarised_without_training(tmp_path, fake_runs, no_t
     table = pd.read_csv(out / "table1.csv")
     assert list(table.columns) == ["model", "seeds", "mean_accuracy", "std_accuracy", "paper",
                                    "authors_code", "wall_time_s", "checkpoint_rule"]
-    # Each row's rule, resolved from its runs' configs (finetune.monitor: auto).
+    # Each row's rule, resolved from its runs' configs (finetune.monitor: last by default).
     rules = dict(zip(table.model, table.checkpoint_rule, strict=True))
     assert rules["inertial supervised"] == rules["multimodal supervised"] == "last"
-    assert rules["cmc"] == rules["inertial simclr"] == rules["simclr fusion"] == "val_loss"
+    assert rules["cmc"] == rules["inertial simclr"] == rules["simclr fusion"] == "last"
     assert set(table.model) == set(table1.ROWS["utd_mhad"])
     rows = len(table1.ROWS["utd_mhad"])
     assert table.seeds.tolist() == [3] * rows
@@ -76,7 +76,7 @@ def test_existing_runs_are_summarised_without_training(tmp_path, fake_runs, no_t
     runs = pd.read_csv(out / "table1_runs.csv")
     assert len(runs) == 3 * rows
     markdown = (out / "table1.md").read_text()
-    assert "| cmc | 3 | 81.00 +- 1.00 | 93.82 | -12.82 | 96.04 | val_loss |" in markdown
+    assert "| cmc | 3 | 81.00 +- 1.00 | 93.82 | -12.82 | 96.04 | last |" in markdown
     assert "| cmc-cmkm | 3 | 81.00 +- 1.00 | - | - | 97.67 |" in markdown  # Not in the paper.
     assert marker_kind(out) == "results"  # A new results folder is marked as tfhar's.
     # A second invocation writes into its own (marked) folder again.
@@ -112,13 +112,16 @@ def test_a_bad_set_value_stops_the_pipeline_before_training(tmp_path, capsys, no
     assert len(error.splitlines()) == 1 and not (tmp_path / "runs").exists()
 
 
-def test_fusion_reuses_the_simclr_encoders_of_its_seed(tmp_path):
-    overrides = table1.row_overrides("simclr fusion", tmp_path, 2)
+@pytest.mark.parametrize("model, key", [("simclr fusion", "finetune.encoders"),
+                                        ("cmc-cmkm", "cmkm.encoders")])
+def test_fusion_and_cmkm_reuse_the_simclr_encoders_of_their_seed(model, key, tmp_path):
+    overrides = table1.row_overrides(model, tmp_path, 2)
     assert "runtime.seed=2" in overrides
-    assert (f"finetune.encoders.inertial={tmp_path}/simclr_inertial-seed2/encoders/inertial.keras"
+    assert (f"{key}.inertial={tmp_path}/simclr_inertial-seed2/encoders/inertial.keras"
             in overrides)
-    assert (f"finetune.encoders.skeleton={tmp_path}/simclr_skeleton-seed2/encoders/skeleton.keras"
+    assert (f"{key}.skeleton={tmp_path}/simclr_skeleton-seed2/encoders/skeleton.keras"
             in overrides)
+    assert not any("encoders" in o for o in table1.row_overrides("cmc", tmp_path, 2))
 
 
 def test_runs_table_has_the_validation_accuracy(tmp_path, fake_runs, no_training):

@@ -128,34 +128,41 @@ def test_label_fraction_limits_fine_tuning_not_pretraining(smoke_config, tiny, t
     assert "train 36 (18 labelled)" in run.stdout
 
 
-def test_monitor_last_tests_the_last_epoch(smoke_config, tiny, train_cli, tmp_path):
+@pytest.mark.parametrize("monitor", [[], ["--set", "finetune.monitor=last"]],
+                         ids=["default", "last"])
+def test_monitor_last_tests_the_last_epoch(monitor, smoke_config, tiny, train_cli, tmp_path,
+                                           monitored):
+    """The rule `last`, the default, on frozen encoders: the last epoch, and the plateau
+    schedule follows the training loss."""
     run = train_cli(tmp_path / "last", "--config", smoke_config("simclr_inertial"), *tiny,
-                    *NO_AUGMENTATION, "--set", "finetune.epochs=3",
-                    "--set", "finetune.monitor=last")
+                    *NO_AUGMENTATION, "--set", "finetune.epochs=3", *monitor)
     assert run.code == 0 and "last epoch tested" in run.stdout
+    assert monitored == ["loss"]
     history = pd.read_csv(run.run_dir / "history.csv")
     last = history[history.stage == "finetune"].iloc[-1]
     assert run.metrics["checkpoint_epoch"] == 2 == last.epoch
     assert run.metrics["val_accuracy"] == pytest.approx(last.val_accuracy)
 
 
-def test_fine_tuned_encoders_test_the_last_epoch_by_default(smoke_config, tiny, train_cli,
-                                                           tmp_path):
+def test_auto_tests_fine_tuned_encoders_at_the_last_epoch(smoke_config, tiny, train_cli,
+                                                         tmp_path):
     """finetune.monitor auto: the last epoch when the encoders train with the classifier."""
     run = train_cli(tmp_path / "auto", "--config", smoke_config("simclr_inertial"), *tiny,
                     *NO_AUGMENTATION, "--set", "finetune.epochs=3",
-                    "--set", "finetune.trainable_encoders=true")
+                    "--set", "finetune.trainable_encoders=true",
+                    "--set", "finetune.monitor=auto")
     assert run.code == 0 and "last epoch tested" in run.stdout
     assert run.metrics["checkpoint_epoch"] == 2
 
 
-@pytest.mark.parametrize("monitor", ["auto", "last"])
-def test_a_classifier_on_a_frozen_encoder_follows_the_frozen_rule(monitor, tmp_path,
+@pytest.mark.parametrize("monitor, rule", [("auto", "loss"), ("last", "loss"),
+                                           ("val_loss", "val_loss")])
+def test_a_classifier_on_a_frozen_encoder_follows_the_frozen_rule(monitor, rule, tmp_path,
                                                                   monitored):
-    """finetune() resolves `auto` by whether it trains the encoders, not by the config: the
-    phone model's classifier, fitted on a supervised run's frozen inertial encoder, monitors
-    the validation loss, and does so whether the run spelled its rule `auto` or `last` (the
-    same run, one hash)."""
+    """The phone model's classifier, fitted on a supervised run's frozen inertial encoder,
+    follows the run's rule as it resolves on frozen encoders; a run that spelled its rule
+    `auto` or `last` (the same run, one hash) fits it as the default, `last`, does (the
+    training loss drives its schedule)."""
     import keras
 
     from tfhar import builders
@@ -171,7 +178,7 @@ def test_a_classifier_on_a_frozen_encoder_follows_the_frozen_rule(monitor, tmp_p
     encoder = builders.build_encoder(config, "inertial", splits.train)
     encoder.trainable = False
     inertial_classifier(config, splits, encoder, tmp_path / "scratch")
-    assert monitored == ["val_loss"]
+    assert monitored == [rule]
 
 
 def test_batch_norm_statistics_reestimated_on_the_training_windows(smoke_config, tiny,

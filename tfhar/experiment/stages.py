@@ -247,8 +247,8 @@ def finetune(ctx: RunContext, encoders: dict[str, keras.Model], stage: str = "fi
              trainable_encoders: bool | None = None, augment: bool | None = None,
              on_features: bool | None = None) -> ClassifierModel:
     """Fit encoders + classifier on the labelled training split; test the checkpoint that
-    `finetune.monitor` picks (`checkpoint_rule`: by default the lowest validation loss on
-    frozen encoders, the last epoch when the encoders train).
+    `finetune.monitor` picks (`checkpoint_rule`: by default the last epoch; `auto` resolves
+    by `trainable_encoders`, the lowest validation loss on frozen encoders).
 
     `trainable_encoders` and `augment` default to the config's `finetune` section. Frozen
     encoders without augmentation (linear / MLP evaluation, the paper's protocol) always give
