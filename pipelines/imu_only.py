@@ -12,9 +12,8 @@ paper fine-tunes) and `fine-tuned` (encoder and classifier trained together). Bo
 with the supervised IMU model of the same seed (Table 1's "inertial supervised" row), which
 sees the same labelled windows and no skeleton. Every run is `python -m tfhar.train` with the
 inertial SimCLR row's config and the encoder given (`finetune.encoders.inertial`), so that the
-classifier and schedule are those of the other rows, and the checkpoint rule that of their kind
-of training (`finetune.monitor: auto`: the lowest validation loss frozen, the last epoch
-fine-tuned, as the supervised IMU model).
+classifier, schedule and checkpoint rule are those of the other rows (`finetune.monitor: last`,
+the default: the last epoch, frozen or fine-tuned, as for the supervised IMU model).
 
 Writes imu_only.csv (one row per run: test and validation accuracy, the checkpoint rule, and
 the best validation accuracy of any epoch, a diagnostic of what the features allow whatever the

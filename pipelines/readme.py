@@ -25,9 +25,9 @@ def _table1(folder: Path, name: str, paper: bool = False) -> list[str]:
     seeds = int(table.seeds.max())
     rules = "checkpoint_rule" in table.columns and not paper
     chosen = ("the paper's protocol: every training subject trains, the last epoch is tested"
-              if paper else "the checkpoint tested is chosen on the validation subject by the "
-              "row's rule, `finetune.monitor`: val_loss, the lowest validation loss; last, the "
-              "last epoch; val_accuracy, the best validation accuracy" if rules else
+              if paper else "the checkpoint tested is the row's rule's, `finetune.monitor`: "
+              "last, the last epoch; val_loss, the lowest validation loss on the validation "
+              "subject; val_accuracy, its best validation accuracy" if rules else
               "the checkpoint tested is the one of best validation "
               "accuracy, the rule before `finetune.monitor: auto`")
     lines = [f"**{name}, the paper's Table 1** (test accuracy %, mean +- standard deviation over "

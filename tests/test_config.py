@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from tfhar.config import Config, ConfigError, config_hash, dump_config, load_config
+from tfhar.config import (
+    Config,
+    ConfigError,
+    config_hash,
+    dump_config,
+    load_config,
+    pretraining_hash,
+)
 
 CONFIGS = sorted(p for p in Path(__file__).resolve().parents[1].glob("configs/*/*.yaml")
                  if p.parent.name != "tune")
@@ -289,3 +296,27 @@ def test_an_auto_checkpoint_rule_matches_the_rule_it_resolves_to(tmp_path):
                                               "finetune.monitor=auto"])
     assert config_hash(fine_tuned) == config_hash(
         load_config("utd_mhad/cmc", ["finetune.trainable_encoders=true", "finetune.monitor=last"]))
+
+
+@pytest.mark.parametrize(("config", "modalities", "fragment"), [
+    ("synthetic/simclr_fusion", "[inertial]", "set data.modalities instead"),
+    ("synthetic/supervised_multimodal", "[inertial]", "set data.modalities instead"),
+    ("synthetic/cmc", "[depth]", "subset of data.modalities"),
+    ("synthetic/cmc", "[inertial, inertial]", "subset of data.modalities"),
+])
+def test_classifier_modalities_are_refused_where_they_mean_nothing(config, modalities,
+                                                                  fragment):
+    with pytest.raises(ConfigError, match=rf"finetune\.modalities: .*{fragment}"):
+        load_config(config, [f"finetune.modalities={modalities}"])
+
+
+def test_classifier_modalities_default_to_the_data_s():
+    from tfhar.config import classifier_modalities
+
+    assert classifier_modalities(load_config("synthetic/cmc")) == ("inertial", "skeleton")
+    imu_only = load_config("synthetic/cmc", ["finetune.modalities=[inertial]"])
+    assert classifier_modalities(imu_only) == ("inertial",)
+    # A fine-tuning setting: the pre-training, and its hash, stay CMC's.
+    assert pretraining_hash(imu_only) == pretraining_hash(load_config("synthetic/cmc"))
+    assert config_hash(imu_only) != config_hash(load_config("synthetic/cmc"))
+

@@ -161,6 +161,32 @@ def test_multimodal_run_gets_an_inertial_classifier(runs):
                if tuple(v.shape) == kernel.shape)
 
 
+def test_an_imu_only_classifier_of_a_cmc_run_is_exported_as_it_is(runs, tmp_path):
+    """finetune.modalities [inertial]: the CMC run fits the phone's classifier itself, on its
+    inertial encoder alone; the export keeps it."""
+    run_dir = tmp_path / "cmc_imu"
+    config = load_config(runs["cmc"] / "config.yaml")
+    given = [f"finetune.encoders.{m}={p}" for m, p in config.finetune.encoders.items()]
+    assert train.main(["--config", str(CONFIGS / "cmc.yaml"), "--run-dir", str(run_dir)]
+                      + _sets(FAST + given + ["finetune.trainable_encoders=false",
+                                              "finetune.epochs=4",
+                                              "finetune.modalities=[inertial]"])) == 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["modalities"] == ["inertial", "skeleton"]
+    assert metrics["classifier_modalities"] == ["inertial"]
+    assert sorted(p.name for p in (run_dir / "model").iterdir()) == [
+        "classifier.keras", "inertial_encoder.keras"]
+    classifier = keras.models.load_model(run_dir / "model" / "classifier.keras")
+    encoder = keras.models.load_model(run_dir / "model" / "inertial_encoder.keras")
+    assert classifier.input_shape == encoder.output_shape  # No fusion: one modality's features.
+    out = tmp_path / "export"
+    assert export.main(["--run-dir", str(run_dir), "--out", str(out),
+                        "--formats", "float32"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["classifier"] == "the run's own"
+    assert report["keras_accuracy"] == pytest.approx(metrics["accuracy"])
+
+
 def _raw_windows(windows: np.ndarray) -> np.ndarray:
     """Windows (N, 50, C) stretched to their 150 raw samples, with noise as a sensor has."""
     raw = scipy.signal.resample(windows, 150, axis=1)

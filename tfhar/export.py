@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfhar.config import ConfigError, config_hash, load_config
+from tfhar.config import ConfigError, classifier_modalities, config_hash, load_config
 from tfhar.data import DataError, preprocess
 from tfhar.experiment.run_directory import (
     OwnershipError,
@@ -100,7 +100,7 @@ def check_request(args: argparse.Namespace):
         raise ExportError(f"run {str(run_dir)!r} has no inertial encoder (data.modalities: "
                           f"{list(config.data.modalities)}); the phone model reads an IMU")
     needed = [run_dir / "model" / "inertial_encoder.keras"]
-    if config.data.modalities == ("inertial",):
+    if classifier_modalities(config) == ("inertial",):
         needed.append(run_dir / "model" / "classifier.keras")
     missing = [str(p) for p in needed if not p.is_file()]
     if missing:
@@ -154,7 +154,7 @@ def inertial_parts(request: ExportRequest, config, splits, scratch: Path):
     if tuple(encoder.input_shape[1:]) != expected:
         raise ExportError(f"{folder / 'inertial_encoder.keras'} takes windows shaped "
                           f"{tuple(encoder.input_shape[1:])}, the run's data {expected}")
-    if config.data.modalities == ("inertial",):
+    if classifier_modalities(config) == ("inertial",):
         classifier = float32_copy(keras.models.load_model(folder / "classifier.keras"))
         return encoder, classifier, {"classifier": "the run's own"}
     encoder.trainable = False

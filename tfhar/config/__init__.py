@@ -36,6 +36,7 @@ from tfhar.config.schema import (
     PretrainConfig,
     RuntimeConfig,
     checkpoint_rule,
+    classifier_modalities,
     trains_encoders,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "PretrainConfig",
     "RuntimeConfig",
     "checkpoint_rule",
+    "classifier_modalities",
     "config_from_tree",
     "config_hash",
     "dump_config",

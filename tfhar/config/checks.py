@@ -95,6 +95,8 @@ def _unused(config: Config) -> list[tuple[str, str]]:
         if modality not in described and not config.finetune.augment:
             unused(f"augment.{modality}", f"the {modality} encoder is not pre-trained, and "
                    "finetune.augment is false")
+    # A config of several modalities keeps its fusion settings with finetune.modalities of
+    # one: a shipped CMC config takes `finetune.modalities=[inertial]` as it is.
     if len(modalities) == 1:
         unused("model.fusion_hidden_dim", "it applies to the fusion of several modalities")
     if config.model.classifier == "linear":
@@ -127,6 +129,7 @@ def validate(config: Config) -> Config:
             f"data.modalities: method {config.method!r} needs both inertial and skeleton, "
             f"got {list(modalities)}")
     _check_encoders(config)
+    _check_classifier_modalities(config)
     if config.data.standardize and config.pretrain.shards is not None:
         raise ConfigError("data.standardize: the windows of pretrain.shards are stored in raw "
                           "units and would not be standardized; write standardized shards or "
@@ -157,6 +160,20 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"{path}: {_get(config, path)!r} is set but never used ({why}); "
                           "remove it")
     return config
+
+
+def _check_classifier_modalities(config: Config) -> None:
+    chosen = config.finetune.modalities
+    if not chosen:
+        return
+    if config.method not in ("cmc", "cmc_cmkm"):
+        raise ConfigError(f"finetune.modalities: method {config.method!r} pre-trains every "
+                          "modality it reads for its classifier; set data.modalities instead "
+                          "(finetune.modalities is for cmc and cmc_cmkm)")
+    if (len(set(chosen)) != len(chosen)
+            or any(m not in config.data.modalities for m in chosen)):
+        raise ConfigError(f"finetune.modalities: {list(chosen)!r} is not allowed; use a "
+                          f"non-empty subset of data.modalities {list(config.data.modalities)}")
 
 
 def _check_encoders(config: Config) -> None:

@@ -191,6 +191,11 @@ class FinetuneConfig:
                            "training the classifier or the supervised model")
     encoders: dict[str, str] = _field({}, "{modality: path.keras}: pre-trained encoders to "
                                       "fine-tune instead of pre-training them")
+    modalities: tuple[str, ...] = _field(
+        (), "modalities the classifier reads after cross-modal pre-training (cmc, cmc_cmkm); "
+        "empty: every modality of data.modalities. [inertial] fits the IMU-only (phone) "
+        "classifier on an inertial encoder pre-trained with skeletons (the fusion settings "
+        "then go unused)")
     batch_norm_statistics: str = _field(
         "pretrained", "BatchNorm statistics of frozen encoders in inference mode: pretrained "
         "(those of pre-training, from augmented views) or training_windows (re-estimated on "
@@ -221,6 +226,12 @@ def checkpoint_rule(monitor: str, trainable_encoders: bool) -> str:
     if monitor != "auto":
         return monitor
     return "last" if trainable_encoders else "val_loss"
+
+
+def classifier_modalities(config: Config) -> tuple[str, ...]:
+    """The modalities the classifier of `config` reads: `finetune.modalities`, else every
+    modality of `data.modalities`."""
+    return config.finetune.modalities or config.data.modalities
 
 
 def trains_encoders(config: Config) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from tfhar.config import Config, config_hash
+from tfhar.config import Config, classifier_modalities, config_hash
 from tfhar.experiment.artifacts import merge_histories, write_artifacts
 from tfhar.experiment.run_directory import RunDirectory, RunDirError
 from tfhar.experiment.stages import RunContext, Splits, run_method
@@ -57,7 +57,8 @@ def run(config: Config, run_dir: RunDirectory, splits: Splits, resume: bool = Fa
     times = run_dir.wall_times()
     metrics.update(
         method=config.method, dataset=config.data.dataset, protocol=config.data.protocol,
-        modalities=list(config.data.modalities), config_hash=config_hash(config),
+        modalities=list(config.data.modalities),
+        classifier_modalities=list(classifier_modalities(config)), config_hash=config_hash(config),
         seed=config.runtime.seed, precision=policy,
         stage_wall_time_s={stage: t for stage, t in times.items() if stage != "test"},
         wall_time_s=sum(times.values()) or time.perf_counter() - start,
@@ -66,7 +67,7 @@ def run(config: Config, run_dir: RunDirectory, splits: Splits, resume: bool = Fa
     write_json(run_dir.metrics_path, metrics)
     encoders = None
     if config.runtime.embedding_plot:
-        encoders = {m: ctx.trained_encoders[m] for m in config.data.modalities}
+        encoders = dict(ctx.trained_encoders)
     write_artifacts(run_dir, metrics,
                     f"{config.method}: test accuracy {metrics['accuracy']:.3f}",
                     encoders, splits.test, config.runtime.seed)

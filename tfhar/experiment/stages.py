@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfhar import builders
-from tfhar.config import Config, checkpoint_rule
+from tfhar.config import Config, checkpoint_rule, classifier_modalities
 from tfhar.data import Record
 from tfhar.evaluate import classification_metrics
 from tfhar.experiment.callbacks import StageTimer, TrackedCheckpoint, stage_callbacks
@@ -358,7 +358,9 @@ def run_method(ctx: RunContext) -> dict:
         stage, model = "supervised", train_supervised(ctx)
     else:
         stage = "finetune"
-        model = finetune(ctx, pretrain(ctx, load_given_encoders(ctx)), stage)
+        encoders = pretrain(ctx, load_given_encoders(ctx))
+        model = finetune(ctx, {m: encoders[m] for m in classifier_modalities(ctx.config)},
+                         stage)
     for modality, encoder in model.encoders.items():
         save_model(encoder, ctx.run_dir.model_path(f"{modality}_encoder"))
     save_model(model.classifier, ctx.run_dir.model_path("classifier"))
