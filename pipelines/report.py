@@ -326,8 +326,8 @@ SEARCH_NOTES = {
         "on a third and is scored on the fourth; CMC pre-trained once on all four). The lowest "
         "validation loss won, 0.5 points above the last epoch, and was the rule on frozen "
         "encoders (`finetune.monitor: auto`) until the search on inertial SimCLR's features "
-        "below; the best validation accuracy, the first default, was 5 points lower (a likely reason, "
-        "not measured: on one validation subject of about 108 windows accuracy moves in "
+        "below; the best validation accuracy, the first default, was 5 points lower (a likely "
+        "reason, not measured: on one validation subject of about 108 windows accuracy moves in "
         "steps of 0.9 points and ties often, so its best epoch is noisy; the loss is "
         "smoother)."),
     "tune_simclr_inertial": (

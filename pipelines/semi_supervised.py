@@ -4,20 +4,21 @@
         [--fractions 0.01 0.05 0.1 0.25 0.5] [--repeats 10] [--out pipelines/results/utd_mhad]
         [--methods ...] [--set KEY=VALUE ...] [--existing-only]
 
-Encoders are pre-trained on all (unlabelled) training data: the CMC and SimCLR encoders of
-the Table 1 runs of seeds 0..--pretrain-seeds-1 (pre-trained here when absent); repeat r uses
-those of seed r mod --pretrain-seeds, so the intervals cover pre-training's variation too. For
-each label fraction and repeat, a different per-class subset of the labels
+Encoders are pre-trained on all (unlabelled) training data: the CMC and SimCLR encoders of the
+Table 1 runs of seeds 0..--pretrain-seeds-1 (pre-trained here when absent); repeat r uses those
+of seed r mod --pretrain-seeds, so the intervals cover pre-training's variation too. For each
+label fraction and repeat, a different per-class subset of the labels
 (`data.label_fraction_seed` = repeat) is used to fine-tune the SSL simple fusion and CMC
 classifiers on the frozen encoders, to train the supervised multimodal model from scratch, and
 to train a classifier on frozen randomly initialized encoders (their BatchNorm statistics
-estimated on the training windows, `finetune.batch_norm_statistics: training_windows`). Every run is a `python -m tfhar.train` run (in this process, so
-TensorFlow starts once); finished runs are skipped (--existing-only: nothing is trained).
-Fractions that round to the same number of windows per class draw the same subset for the same
-repeat; such a run is trained once and counted at each of those fractions (wall time 0 at the
-others). Writes semi_supervised.csv (every run, with its number of labelled windows),
-semi_supervised_summary.csv (mean and 95% confidence interval) and semi_supervised.png into
---out, a folder that is absent, empty or one a pipeline wrote (marked by its .tfhar.json).
+estimated on the training windows, `finetune.batch_norm_statistics: training_windows`). Every
+run is a `python -m tfhar.train` run (in this process, so TensorFlow starts once); finished
+runs are skipped (--existing-only: nothing is trained). Fractions that round to the same number
+of windows per class draw the same subset for the same repeat; such a run is trained once and
+counted at each of those fractions (wall time 0 at the others). Writes semi_supervised.csv
+(every run, with its number of labelled windows), semi_supervised_summary.csv (mean and 95%
+confidence interval) and semi_supervised.png into --out, a folder that is absent, empty or one
+a pipeline wrote (marked by its .tfhar.json).
 """
 
 from __future__ import annotations

@@ -4,14 +4,16 @@
         [--protocol cross_subject|paper] [--set KEY=VALUE ...]
 
 Runs every row with `python -m tfhar.train` and the configs in configs/<dataset>/, one run
-directory per (row, seed) under --runs-dir; a run whose metrics.json exists is not run again, so
-an interrupted pipeline continues where it stopped. The SSL simple-fusion row reuses the
+directory per (row, seed) under --runs-dir; a run whose metrics.json exists is not run again,
+so an interrupted pipeline continues where it stopped. The SSL simple-fusion row reuses the
 encoders of the two SimCLR rows of the same seed instead of pre-training them again (its wall
 time excludes that pre-training); so does CMC-CMKM for its two mining encoders (the authors'
 code loads SimCLR checkpoints too; ours are the SimCLR rows' settings, so the inertial one has
-batch 64 and temperature 0.1 where their mining encoder had 128 and 0.05). Writes table1.csv, table1.md and table1_runs.csv into --out,
-a folder that is absent, empty or one a pipeline wrote (marked by its .tfhar.json); any other
-folder, and a run directory tfhar did not write, stop it with one error line (exit status 2).
+batch 64 and temperature 0.1 where their mining encoder had 128 and 0.05). Writes table1.csv,
+table1.md and table1_runs.csv into --out, a folder that is absent, empty or one a pipeline
+wrote (marked by its .tfhar.json); any other folder, and a run directory tfhar did not write,
+stop it with one error line (exit status 2).
+
 
 --protocol paper is the paper's own split, like for like: train on every training subject
 (UTD-MHAD 1, 3, 5, 7), no validation subject, test on the same test subjects; with nothing to

@@ -46,7 +46,8 @@ def test_finished_runs_are_compared_seed_by_seed(tmp_path, finished, no_training
     assert summary.loc["frozen", "gain_over_supervised"] == pytest.approx(-6.0)
     assert summary.loc["frozen", "mean_val_accuracy"] == pytest.approx(75.0)
     # Each run's checkpoint rule (finetune.monitor: last, the default), and the best
-    # validation accuracy of any epoch from its history (one run's history written here; the others have none).
+    # validation accuracy of any epoch from its history (one run's history written here; the
+    # others have none).
     assert dict(zip(runs["mode"], runs.checkpoint_rule, strict=False)) == {
         "trained": "last", "frozen": "last", "fine-tuned": "last"}
     history = pd.DataFrame({"stage": ["pretrain_cmc", "finetune", "finetune"], "epoch": [0, 0, 1],

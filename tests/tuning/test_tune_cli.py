@@ -245,3 +245,28 @@ def test_a_search_over_a_data_key_gives_each_trial_its_own_data(tmp_path, monkey
     # Trial order: standardized first (channel std 1), then raw units.
     assert seen[0] == pytest.approx(1.0, abs=0.05) and abs(seen[1] - 1.0) > 0.1
     assert seeded[0] == 0  # The first shared pre-training, before any fold ran.
+
+
+def test_a_search_of_an_imu_only_classifier_on_cmc(tmp_path):
+    """finetune.modalities [inertial] (tune/utd_mhad_imu_only_cmc's shape): CMC pre-trained once
+    on both modalities, each fold's classifier reads the inertial encoder alone, and the model
+    keras-tuner keeps is that classifier's."""
+    search = tmp_path / "search.yaml"
+    search.write_text(
+        "base: synthetic/cmc\n"
+        "data:\n  options: {num_classes: 6, samples_per_class_per_subject: 2, seed: 0}\n"
+        "pretrain: {epochs: 1, batch_size: 16}\n"
+        "finetune: {epochs: 1, modalities: [inertial]}\n"
+        "search:\n  finetune.trainable_encoders: {values: [false, true]}\n"
+        "score: {metric: accuracy, folds: loso, pretrain: shared}\n")
+    project = tmp_path / "project"
+    code, _ = call("--config", str(search), "--project-dir", str(project))
+    assert code == 0
+    trials = pd.read_csv(project / "trials.csv")
+    assert len(trials) == 2 and set(trials.status) == {"COMPLETED"}
+    # One shared CMC pre-training, both encoders; the folds keep the inertial one only.
+    assert len(list((project / "pretrain").glob("*/encoders/skeleton.keras"))) == 1
+    fold = Path(trials.trial_dir[0]) / "subject1"
+    assert json.loads((fold / "metrics.json").read_text())["classifier_modalities"] == [
+        "inertial"]
+    assert not (fold / "model" / "skeleton_encoder.keras").exists()

@@ -17,6 +17,7 @@ from tfhar import builders
 from tfhar.config import (
     Config,
     ConfigError,
+    classifier_modalities,
     config_from_tree,
     dump_config,
     load_config,
@@ -161,8 +162,10 @@ class Study:
 
 
 def build_model(config: Config, record) -> ClassifierModel:
-    """A fresh model of `config` (encoders + classifier), built: what keras-tuner saves."""
-    encoders = {m: builders.build_encoder(config, m, record) for m in config.data.modalities}
+    """A fresh model of `config` (the classifier's encoders + classifier, built): what
+    keras-tuner saves."""
+    encoders = {m: builders.build_encoder(config, m, record)
+                for m in classifier_modalities(config)}
     classifier = builders.build_classifier(config, encoders, record.num_classes)
     return ClassifierModel(encoders, classifier, trainable_encoders=True)
 
