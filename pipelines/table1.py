@@ -14,7 +14,6 @@ table1.md and table1_runs.csv into --out, a folder that is absent, empty or one 
 wrote (marked by its .tfhar.json); any other folder, and a run directory tfhar did not write,
 stop it with one error line (exit status 2).
 
-
 --protocol paper is the paper's own split, like for like: train on every training subject
 (UTD-MHAD 1, 3, 5, 7), no validation subject, test on the same test subjects; with nothing to
 pick a checkpoint on, the last epoch of a fixed schedule is tested (finetune.monitor=last; the
