@@ -1,17 +1,18 @@
 """Does pre-training with skeletons pay off for the IMU-only (phone) model?
 
     python -m pipelines.imu_only --dataset utd_mhad --seeds 3 --out pipelines/results/utd_mhad
-        [--pretrained cmc simclr_inertial] [--table1-runs runs/table1] [--runs-dir runs/imu_only]
+        [--pretrained cmc cmc_cmkm simclr_inertial] [--table1-runs runs/table1]
+        [--runs-dir runs/imu_only]
 
-The phone sees only the IMU. For each pre-trained row (CMC: inertial and skeleton encoders
-trained together; inertial SimCLR: the IMU alone, for comparison) and seed, the Table 1 run of
-that row and seed gives its inertial encoder (`--table1-runs`; trained by
-`python -m pipelines.table1`'s settings when missing). An IMU-only classifier is then trained
-on it with the labels, two ways: the encoder `frozen` (a classifier on its features, as the
-paper fine-tunes) and `fine-tuned` (encoder and classifier trained together). Both are compared
-with the supervised IMU model of the same seed (Table 1's "inertial supervised" row), which
-sees the same labelled windows and no skeleton. Every run is `python -m tfhar.train` with the
-inertial SimCLR row's config and the encoder given (`finetune.encoders.inertial`), so that the
+The phone sees only the IMU. For each pre-trained row (CMC and CMC-CMKM: inertial and skeleton
+encoders trained together; inertial SimCLR: the IMU alone, for comparison) and seed, the Table
+1 run of that row and seed gives its inertial encoder (`--table1-runs`; trained by `python -m
+pipelines.table1`'s settings when missing). An IMU-only classifier is then trained on it with
+the labels, two ways: the encoder `frozen` (a classifier on its features, as the paper fine-
+tunes) and `fine-tuned` (encoder and classifier trained together). Both are compared with the
+supervised IMU model of the same seed (Table 1's "inertial supervised" row), which sees the
+same labelled windows and no skeleton. Every run is `python -m tfhar.train` with the inertial
+SimCLR row's config and the encoder given (`finetune.encoders.inertial`), so that the
 classifier, schedule and checkpoint rule are those of the other rows (`finetune.monitor: last`,
 the default: the last epoch, frozen or fine-tuned, as for the supervised IMU model).
 
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="utd_mhad", choices=["utd_mhad"])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--pretrained", nargs="+", default=["cmc", "simclr_inertial"],
+    parser.add_argument("--pretrained", nargs="+", default=list(PRETRAINED),
                         choices=list(PRETRAINED))
     parser.add_argument("--out", type=Path, default=None,
                         help="results folder (default results/<dataset>)")
