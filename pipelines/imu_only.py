@@ -8,9 +8,9 @@ The phone sees only the IMU. For each pre-trained row (CMC and CMC-CMKM: inertia
 encoders trained together; inertial SimCLR: the IMU alone, for comparison) and seed, the Table
 1 run of that row and seed gives its inertial encoder (`--table1-runs`; trained by `python -m
 pipelines.table1`'s settings when missing). An IMU-only classifier is then trained on it with
-the labels, two ways: the encoder `frozen` (a classifier on its features, as the paper fine-
-tunes) and `fine-tuned` (encoder and classifier trained together). Both are compared with the
-supervised IMU model of the same seed (Table 1's "inertial supervised" row), which sees the
+the labels, two ways: the encoder `frozen` (a classifier on its features, as the paper
+fine-tunes) and `fine-tuned` (encoder and classifier trained together). Both are compared with
+the supervised IMU model of the same seed (Table 1's "inertial supervised" row), which sees the
 same labelled windows and no skeleton. Every run is `python -m tfhar.train` with the inertial
 SimCLR row's config and the encoder given (`finetune.encoders.inertial`), so that the
 classifier, schedule and checkpoint rule are those of the other rows (`finetune.monitor: last`,

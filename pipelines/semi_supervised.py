@@ -18,8 +18,7 @@ of windows per class draw the same subset for the same repeat; such a run is tra
 counted at each of those fractions (wall time 0 at the others). Writes semi_supervised.csv
 (every run, with its number of labelled windows), semi_supervised_summary.csv (mean and 95%
 confidence interval) and semi_supervised.png into --out, a folder that is absent, empty or one
-a pipeline wrote (marked by its .tfhar.json).
-"""
+a pipeline wrote (marked by its .tfhar.json). """
 
 from __future__ import annotations
 
