@@ -320,3 +320,22 @@ def test_classifier_modalities_default_to_the_data_s():
     assert pretraining_hash(imu_only) == pretraining_hash(load_config("synthetic/cmc"))
     assert config_hash(imu_only) != config_hash(load_config("synthetic/cmc"))
 
+
+
+def test_shipped_supervised_configs_augment_no_modality_with_the_contrastive_defaults():
+    """With finetune.augment, a supervised config augments every modality with its augment
+    section; one left out is the contrastive pre-training set (inertial jitter and scale sigma
+    1, permutation, channel shuffle), which the multimodal rows once trained on by mistake."""
+    from tfhar.config import AugmentConfig, shipped_configs
+
+    defaults = AugmentConfig()
+    checked = 0
+    for name in shipped_configs():
+        config = load_config(name)
+        if config.method != "supervised" or not config.finetune.augment:
+            continue
+        for modality in config.data.modalities:
+            checked += 1
+            assert getattr(config.augment, modality) != getattr(defaults, modality), (
+                f"{name}: augment.{modality} is the contrastive default; write it out")
+    assert checked >= 4  # UTD-MHAD and MMAct: skeleton, and multimodal's two.
