@@ -42,7 +42,12 @@ TOPICS = [
      "The supervised rows train as the authors' code trains them, which the paper's text does "
      "not say: the inertial row with kernel 5 and a linear classifier, the skeleton and "
      "multimodal rows with the authors' skeleton augmentation and a linear classifier. Their "
-     "former settings (no augmentation, an MLP classifier) are measured as variants."),
+     "former settings (no augmentation, an MLP classifier) are measured as variants. The "
+     "multimodal row's config left its inertial section out, and until 2026-12-01 trained "
+     "on inertial windows augmented with the contrastive default set (jitter and scale sigma "
+     "1 on raw units, permutation, channel shuffle), which the authors' code does not do "
+     "(found by reading it); the row now writes `inertial: none`, and its variant's row "
+     "figures below are those of the former, augmented row."),
     ("Frozen encoders in training mode", ["simclr_inertial_trainmode", "cmc_trainmode",
                                           "simclr_skeleton_trainmode",
                                           "simclr_fusion_trainmode"],

@@ -105,6 +105,11 @@ VARIANTS = {
         "multimodal supervised", "variants/supervised_multimodal_mlp.yaml", [], {},
         "the former row: no augmentation, MLP 256-128 after the fusion, LR patience 10 "
         "(the row now: skeleton augmentation, linear layer, patience 5)"),
+    "supervised_multimodal_no_inertial_augment": (
+        "multimodal supervised", "supervised_multimodal.yaml", ["augment.inertial=none"], {},
+        "inertial windows not augmented, as the authors' code trains the row (the row augments "
+        "them with the contrastive pre-training set, which its config long applied by leaving "
+        "the section out)"),
     "supervised_inertial_k3_mlp": (
         "inertial supervised", "variants/supervised_inertial_k3_mlp.yaml", [], {},
         "the former row: kernel 3, MLP 256-128 classifier (the row now: kernel 5 and a linear "
