@@ -38,7 +38,8 @@ NOTES = {"berkeley_mhad": "The six accelerometers only: the motion-capture skele
 # Variants grouped by what they test: (title, variants, what they change and why).
 TOPICS = [
     ("Supervised rows", ["supervised_inertial_k3_mlp", "supervised_skeleton_mlp",
-                         "supervised_multimodal_mlp"],
+                         "supervised_multimodal_mlp",
+                         "supervised_multimodal_no_inertial_augment"],
      "The supervised rows train as the authors' code trains them, which the paper's text does "
      "not say: the inertial row with kernel 5 and a linear classifier, the skeleton and "
      "multimodal rows with the authors' skeleton augmentation and a linear classifier. Their "
