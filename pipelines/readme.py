@@ -25,7 +25,7 @@ def _table1(folder: Path, name: str, paper: bool = False) -> list[str]:
     seeds = int(table.seeds.max())
     rules = "checkpoint_rule" in table.columns and not paper
     chosen = ("the paper's protocol: every training subject trains, the last epoch is tested"
-              if paper else "the checkpoint tested is the row's rule's, `finetune.monitor`: "
+              if paper else "each row tests the checkpoint its rule (`finetune.monitor`) picks: "
               "last, the last epoch; val_loss, the lowest validation loss on the validation "
               "subject; val_accuracy, its best validation accuracy" if rules else
               "the checkpoint tested is the one of best validation "

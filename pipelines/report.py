@@ -73,7 +73,9 @@ MONITOR = ("Which checkpoint is tested (`finetune.monitor`) was chosen by nested
            "leave-one-subject-out over the training subjects, not on these variants: "
            "`last`, the default, tests every run at the last epoch of its fixed schedule (the "
            "searches `tune_checkpoint_rule*` below). The variants above were measured under the "
-           "first rule, the best validation accuracy.")
+           "first rule, the best validation accuracy, but for "
+           "`supervised_multimodal_no_inertial_augment`, measured as its row is now (the last "
+           "epoch; validation accuracy is that epoch's).")
 
 
 class ReportError(ValueError):
