@@ -101,19 +101,23 @@ def same_config(run_dir: Path, config: Path, overrides: list[str]) -> bool:
 
 
 def same_pretraining(run_dir: Path, config: Path, overrides: list[str]) -> bool:
-    """Whether the run directory holds pre-trained encoders of the pre-training this config
-    would run (same `pretraining_hash`, neither fine-tuning given encoders): then only its
-    fine-tuning needs to run again (`tfhar.train --refit`)."""
+    """Whether `tfhar.train --refit` would keep this run directory's pre-training for the
+    config: it holds pre-trained encoders of the same `pretraining_hash`, and the config
+    fine-tunes no given encoders (the check the CLI makes, `RunDirectory.check_refit`)."""
     from tfhar.config import load_config, own_pretraining_hash, pretraining_hash
 
     try:
         wanted = load_config(config, overrides)
     except ConfigError:
         return False
-    saved = own_pretraining_hash(run_dir / "config.yaml")
-    return (saved is not None and not wanted.finetune.encoders
-            and any((run_dir / "encoders").glob("*.keras"))
-            and saved == pretraining_hash(wanted))
+    if wanted.finetune.encoders:
+        return False
+    key = pretraining_hash(wanted)
+    try:
+        RunDirectory(run_dir).check_refit(lambda path: own_pretraining_hash(path) == key)
+    except (OwnershipError, RunDirError):
+        return False
+    return True
 
 
 def _not_ours(run_dir: Path) -> str:
