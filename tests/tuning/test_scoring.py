@@ -1,6 +1,7 @@
 """Folds over the training subjects: the test subjects never appear, each subject is held out
 once, nested folds choose the checkpoint elsewhere."""
 
+import numpy as np
 import pytest
 
 import tfhar.data
@@ -62,3 +63,25 @@ def test_validation_folds_need_a_validation_subject():
     splits = _splits()
     with pytest.raises(ConfigError, match="validation subject"):
         make_folds(Splits(splits.train, None, splits.test), Scoring(folds="validation"))
+
+
+@pytest.mark.parametrize("folds", ["loso", "nested_loso"])
+def test_loso_folds_label_the_configs_fraction_of_their_own_training_windows(folds):
+    """With data.label_fraction < 1, splits.train holds the fraction of subjects 1, 3, 5 but
+    the validation subject 7 is labelled in full: a fold training on 7 must label only the
+    same fraction of it, or a few-labels search would train on many more labels than the
+    config it tunes."""
+    record = tfhar.data.load("synthetic", num_classes=3, samples_per_class_per_subject=4)
+    parts = tfhar.data.split(record, "cross_subject")
+    few = tfhar.data.label_fraction(parts["train"], 0.25, seed=0)
+    splits = Splits(few, parts["val"], parts["test"], parts["train"])
+    for fold in make_folds(splits, Scoring(folds=folds), 0.25, 0):
+        train = fold.splits.train
+        assert len(_subjects(train)) == (3 if folds == "loso" else 2)
+        # One window of each class per 4 (3 subjects x 4 windows x 0.25 = 3, or 2 subjects).
+        assert sorted(np.bincount(train.labels)) == [len(_subjects(train))] * 3
+        assert len(fold.splits.unlabeled.labels) == 4 * 3 * len(_subjects(train))
+    # Without a fraction every training window of the fold is labelled.
+    full = Splits(parts["train"], parts["val"], parts["test"], parts["train"])
+    for fold in make_folds(full, Scoring(folds=folds)):
+        assert len(fold.splits.train.labels) == len(fold.splits.unlabeled.labels)

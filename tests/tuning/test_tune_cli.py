@@ -228,9 +228,9 @@ def test_a_search_over_a_data_key_gives_each_trial_its_own_data(tmp_path, monkey
     make_folds = tfhar.tuning.study.make_folds
     seed_everything = tfhar.experiment.runner.seed_everything
 
-    def spy_folds(splits, scoring):
+    def spy_folds(splits, scoring, *fraction):
         seen.append(float(np.asarray(splits.pretrain.inertial).std(axis=(0, 1)).mean()))
-        return make_folds(splits, scoring)
+        return make_folds(splits, scoring, *fraction)
 
     def spy_seed(seed):
         seeded.append(seed)

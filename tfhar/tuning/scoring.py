@@ -27,6 +27,7 @@ import numpy as np
 
 from tfhar.config import ConfigError
 from tfhar.data import Record
+from tfhar.data import label_fraction as fraction_of
 from tfhar.experiment.data import Splits
 
 METRICS = ("accuracy", "macro_f1")
@@ -69,9 +70,15 @@ def _subjects(record: Record) -> list[int]:
     return sorted(int(s) for s in np.unique(record.subjects))
 
 
-def make_folds(splits: Splits, scoring: Scoring) -> list[Fold]:
+def make_folds(splits: Splits, scoring: Scoring, label_fraction: float = 1.0,
+               label_fraction_seed: int = 0) -> list[Fold]:
     """The folds of `scoring` over the training (and validation) subjects of `splits`; the
-    test subjects are never used. Raises ConfigError when the split cannot give them."""
+    test subjects are never used. Raises ConfigError when the split cannot give them.
+
+    With `label_fraction` < 1 (the config's `data.label_fraction`, which `splits.train` already
+    holds), each leave-one-subject-out fold labels that fraction of its own training windows
+    per class (`tfhar.data.label_fraction`, seed `label_fraction_seed`): every fold then trains
+    with as few labels as the config does, never with all of the validation subject's."""
     if scoring.folds == "validation":
         if splits.val is None:
             raise ConfigError("score.folds: validation needs a protocol with a validation "
@@ -80,6 +87,8 @@ def make_folds(splits: Splits, scoring: Scoring) -> list[Fold]:
                                           splits.unlabeled))]
     labelled = splits.train if splits.val is None else _concat(splits.train, splits.val)
     windows = training_windows(splits)
+    if label_fraction < 1.0:
+        labelled = windows
     subjects = _subjects(windows)
     if len(subjects) < (3 if scoring.folds == "nested_loso" else 2):
         raise ConfigError(f"score.folds: {scoring.folds} needs more training subjects than "
@@ -93,8 +102,11 @@ def make_folds(splits: Splits, scoring: Scoring) -> list[Fold]:
         def rows(record: Record, members: list[int]) -> Record:
             return record.subset(np.isin(record.subjects, members))
 
+        train = rows(labelled, keep)
+        if label_fraction < 1.0:
+            train = fraction_of(train, label_fraction, label_fraction_seed)
         folds.append(Fold(f"subject{held_out}", Splits(
-            train=rows(labelled, keep), val=rows(windows, [chooser]),
+            train=train, val=rows(windows, [chooser]),
             test=rows(windows, [held_out]), unlabeled=rows(windows, keep))))
     return folds
 

@@ -142,7 +142,8 @@ class Study:
                 values.update({f"finetune.encoders.{m}": p for m, p in given.items()})
                 config = self.config(values)
             scores, last = {}, None
-            for fold in make_folds(splits, self.scoring):
+            for fold in make_folds(splits, self.scoring, config.data.label_fraction,
+                                   config.data.label_fraction_seed):
                 last = trial_dir / fold.name
                 metrics = self._run(config, last, fold.splits)
                 scores[fold.name] = fold_score(metrics, self.scoring)
