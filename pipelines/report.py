@@ -462,6 +462,7 @@ def tuned_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
             f"{100 * row['score']:.2f} +- {100 * row['score_std']:.2f}")
         lines.append(f"| {row['trial_id']} | " + " | ".join(f"{row[n]}" for n in names)
                      + f" | {score} |")
+    lines += _over_repeats(trials, names)
     test = ("not tested: the search chose a setting, not a model (--seeds 0)"
             if best.seeds == 0 and (folder / "best.csv").is_file()
             else "not trained over seeds yet" if pd.isna(best.test_mean) else
@@ -470,6 +471,31 @@ def tuned_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
     lines += ["", f"Best: trial {best.trial_id}, cross-validated {best.cv_score:.2f} +- "
               f"{best.cv_score_std:.2f}; its config (`best.yaml`{changes and ', with' + changes}) "
               f"on the test subjects: {test}.", ""]
+    return lines
+
+
+# Searched keys that draw another repeat of the same setting rather than another setting.
+REPEAT_KEYS = ("data.label_fraction_seed", "runtime.seed")
+
+
+def _over_repeats(trials: pd.DataFrame, names: list[str]) -> list[str]:
+    """For a search that repeats each setting over REPEAT_KEYS (e.g. labelled subsets): the
+    settings ranked by their mean score over the repeats, the figure a setting is chosen by."""
+    repeats = [n for n in names if n in REPEAT_KEYS]
+    settings = [n for n in names if n not in REPEAT_KEYS]
+    if not repeats or not settings:
+        return []
+    done = trials[trials.score.notna()]
+    means = (done.groupby(settings, dropna=False).score.agg(["mean", "std", "count"])
+             .sort_values("mean", ascending=False).reset_index())
+    lines = ["", f"Each setting over its repeats ({', '.join(f'`{n}`' for n in repeats)}): "
+             "mean +- std of the trials' scores, best first; a setting is chosen by this mean.",
+             "", "| " + " | ".join(f"`{n}`" for n in settings) + " | repeats | mean CV accuracy |",
+             "|" + "---|" * (len(settings) + 2)]
+    for row in means.to_dict("records"):
+        spread = "" if pd.isna(row["std"]) else f" +- {100 * row['std']:.2f}"
+        lines.append("| " + " | ".join(f"{row[n]}" for n in settings)
+                     + f" | {int(row['count'])} | {100 * row['mean']:.2f}{spread} |")
     return lines
 
 

@@ -209,3 +209,21 @@ def test_a_search_and_the_phone_windows_are_rendered(tmp_path):
 
     block = readme.render(tmp_path / "results", tmp_path)
     assert "| D-second windows | 86.00 +- 1.00 | 40.00 +- 1.00 | 35.00 +- 1.00 |" in block
+
+
+def test_a_search_over_repeats_ranks_each_setting_by_its_mean_over_them(tmp_path):
+    """A search that draws each setting on several labelled subsets (data.label_fraction_seed)
+    is chosen by the mean over them, not by its luckiest trial."""
+    folder = tmp_path / "results" / "utd_mhad"
+    write_results(folder)
+    search = folder / "tune_few_labels"
+    search.mkdir()
+    # Frozen wins the single best trial (0.80) but loses on the mean (0.65 against 0.72).
+    pd.DataFrame({"trial_id": ["0000", "0001", "0002", "0003"], "status": ["COMPLETED"] * 4,
+                  "finetune.augment": [0, 0, 1, 1], "data.label_fraction_seed": [0, 1, 0, 1],
+                  "score": [0.80, 0.50, 0.74, 0.70], "score_std": [0.01] * 4,
+                  "fold_scores": ["{}"] * 4, "wall_time_s": [1.0] * 4,
+                  "trial_dir": list("abcd")}).to_csv(search / "trials.csv", index=False)
+    text = report.render(tmp_path / "results", tmp_path / "docs")
+    assert "| `finetune.augment` | repeats | mean CV accuracy |" in text
+    assert text.index("| 1 | 2 | 72.00 +- 2.83 |") < text.index("| 0 | 2 | 65.00 +- 21.21 |")
