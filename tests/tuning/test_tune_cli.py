@@ -270,3 +270,38 @@ def test_a_search_of_an_imu_only_classifier_on_cmc(tmp_path):
     assert json.loads((fold / "metrics.json").read_text())["classifier_modalities"] == [
         "inertial"]
     assert not (fold / "model" / "skeleton_encoder.keras").exists()
+
+
+def test_per_fold_pretraining_runs_once_per_fold_and_is_shared_by_trials(tmp_path, monkeypatch):
+    """pretrain: per_fold pre-trains every fold without its held-out subject; two trials that
+    differ only in fine-tuning share each fold's pre-training instead of repeating it."""
+    import tfhar.experiment.stages as stages
+
+    search = tmp_path / "search.yaml"
+    search.write_text(
+        "base: synthetic/cmc\n"
+        "data:\n  options: {num_classes: 6, samples_per_class_per_subject: 2, seed: 0}\n"
+        "pretrain: {epochs: 1, batch_size: 16}\n"
+        "finetune: {epochs: 1, modalities: [inertial]}\n"
+        "search:\n  finetune.learning_rate: {values: [0.001, 0.0001]}\n"
+        "score: {metric: accuracy, folds: loso, pretrain: per_fold}\n")
+    seen = []
+    pretrain = stages.pretrain
+
+    def spy(ctx, *args, **kwargs):
+        if ctx.run_dir.path.parent.name == "pretrain":  # Not a fold's run loading encoders.
+            seen.append(sorted({int(s) for s in ctx.splits.pretrain.subjects}))
+        return pretrain(ctx, *args, **kwargs)
+
+    monkeypatch.setattr(stages, "pretrain", spy)
+    project = tmp_path / "project"
+    code, _ = call("--config", str(search), "--project-dir", str(project))
+    assert code == 0
+    trials = pd.read_csv(project / "trials.csv")
+    assert len(trials) == 2 and set(trials.status) == {"COMPLETED"}
+    # Four folds, each pre-trained once, never on its held-out subject.
+    assert seen == [[3, 5, 7], [1, 5, 7], [1, 3, 7], [1, 3, 5]]
+    assert len(list((project / "pretrain").glob("*-subject*/encoders/inertial.keras"))) == 4
+    for trial in trials.trial_dir:
+        config = (Path(trial) / "subject3" / "config.yaml").read_text()
+        assert "-subject3/encoders/inertial.keras" in config

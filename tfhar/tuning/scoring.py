@@ -14,7 +14,9 @@
 `metric`: accuracy or macro_f1 of the held-out windows. `pretrain: shared` pre-trains an SSL
 method once per trial on every training window (no labels, no test subject) and fine-tunes each
 fold on those encoders; `per_fold` (default) pre-trains in every fold without its held-out
-subject.
+subject (the fair estimate for an SSL method: the scored subject stays unseen, as the test
+subjects are), once per fold and pre-training setting: trials that differ only after
+pre-training share it (<project>/pretrain/<hash>-<fold>).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from tfhar.config import (
     to_dict,
 )
 from tfhar.config.checks import pretrained_modalities
+from tfhar.data import Record
 from tfhar.data.errors import DataError
 from tfhar.experiment.data import Splits, load_splits
 from tfhar.experiment.run_directory import RunDirectory
@@ -95,16 +96,18 @@ class Study:
         finally:
             run_dir.unlock()
 
-    def _shared_encoders(self, config: Config, splits: Splits) -> dict[str, str]:
-        """Pre-train once on every training window of `splits` (no test subject); encoder
-        paths. Trials whose pre-training settings are the same share it
-        (<project>/pretrain/<hash>). Seeded and deterministic as a run is (`seed_everything`),
-        whatever ran before it in this process."""
+    def _shared_encoders(self, config: Config, windows: Record, fold: str | None = None
+                         ) -> dict[str, str]:
+        """Pre-train on `windows` (no test subject; with `fold`, those of that fold, without its
+        held-out subject) once per pre-training hash; encoder paths. Trials whose pre-training
+        settings are the same share it (<project>/pretrain/<hash>, or <hash>-<fold> per fold).
+        Seeded and deterministic as a run is (`seed_everything`), whatever ran before it in
+        this process."""
         from tfhar.experiment.runner import seed_everything
         from tfhar.experiment.stages import RunContext, pretrain
 
         key = pretraining_hash(config)
-        run_dir = RunDirectory(self.project / "pretrain" / key)
+        run_dir = RunDirectory(self.project / "pretrain" / (f"{key}-{fold}" if fold else key))
         paths = {m: run_dir.encoder_path(m) for m in pretrained_modalities(config)}
         if all(path.is_file() for path in paths.values()):
             return {m: str(path) for m, path in paths.items()}
@@ -115,7 +118,6 @@ class Study:
             except ConfigError:
                 return False
 
-        windows = training_windows(splits)
         run_dir.create(dump_config(config), same_pretraining, overwrite=True)
         try:
             keras.backend.clear_session()
@@ -137,15 +139,21 @@ class Study:
         try:
             config = self.config(values)
             splits = self.splits_of(config)
-            if self.scoring.pretrain == "shared" and pretrained_modalities(config):
-                given = self._shared_encoders(config, splits)
+            pretrains = bool(pretrained_modalities(config))
+            if self.scoring.pretrain == "shared" and pretrains:
+                given = self._shared_encoders(config, training_windows(splits))
                 values.update({f"finetune.encoders.{m}": p for m, p in given.items()})
                 config = self.config(values)
             scores, last = {}, None
             for fold in make_folds(splits, self.scoring, config.data.label_fraction,
                                    config.data.label_fraction_seed):
                 last = trial_dir / fold.name
-                metrics = self._run(config, last, fold.splits)
+                fold_config = config
+                if self.scoring.pretrain == "per_fold" and pretrains:
+                    given = self._shared_encoders(config, fold.splits.pretrain, fold.name)
+                    fold_config = self.config(
+                        {**values, **{f"finetune.encoders.{m}": p for m, p in given.items()}})
+                metrics = self._run(fold_config, last, fold.splits)
                 scores[fold.name] = fold_score(metrics, self.scoring)
         except (ConfigError, DataError) as error:
             raise keras_tuner.errors.FailedTrialError(str(error)) from None
