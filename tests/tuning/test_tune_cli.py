@@ -247,18 +247,26 @@ def test_a_search_over_a_data_key_gives_each_trial_its_own_data(tmp_path, monkey
     assert seeded[0] == 0  # The first shared pre-training, before any fold ran.
 
 
-def test_a_search_of_an_imu_only_classifier_on_cmc(tmp_path):
-    """finetune.modalities [inertial] (tune/utd_mhad_imu_only_cmc's shape): CMC pre-trained once
-    on both modalities, each fold's classifier reads the inertial encoder alone, and the model
-    keras-tuner keeps is that classifier's."""
+def _imu_only_cmc_search(tmp_path, dimension: str, pretrain: str):
+    """A tiny search of the IMU-only classifier on synthetic CMC (tune/utd_mhad_imu_only_cmc's
+    shape): one searched `dimension`, CMC pre-trained `pretrain` (shared or per_fold)."""
     search = tmp_path / "search.yaml"
     search.write_text(
         "base: synthetic/cmc\n"
         "data:\n  options: {num_classes: 6, samples_per_class_per_subject: 2, seed: 0}\n"
         "pretrain: {epochs: 1, batch_size: 16}\n"
         "finetune: {epochs: 1, modalities: [inertial]}\n"
-        "search:\n  finetune.trainable_encoders: {values: [false, true]}\n"
-        "score: {metric: accuracy, folds: loso, pretrain: shared}\n")
+        f"search:\n  {dimension}\n"
+        f"score: {{metric: accuracy, folds: loso, pretrain: {pretrain}}}\n")
+    return search
+
+
+def test_a_search_of_an_imu_only_classifier_on_cmc(tmp_path):
+    """finetune.modalities [inertial] (tune/utd_mhad_imu_only_cmc's shape): CMC pre-trained once
+    on both modalities, each fold's classifier reads the inertial encoder alone, and the model
+    keras-tuner keeps is that classifier's."""
+    search = _imu_only_cmc_search(tmp_path, "finetune.trainable_encoders: {values: [false, true]}",
+                                  "shared")
     project = tmp_path / "project"
     code, _ = call("--config", str(search), "--project-dir", str(project))
     assert code == 0
@@ -277,14 +285,8 @@ def test_per_fold_pretraining_runs_once_per_fold_and_is_shared_by_trials(tmp_pat
     differ only in fine-tuning share each fold's pre-training instead of repeating it."""
     import tfhar.experiment.stages as stages
 
-    search = tmp_path / "search.yaml"
-    search.write_text(
-        "base: synthetic/cmc\n"
-        "data:\n  options: {num_classes: 6, samples_per_class_per_subject: 2, seed: 0}\n"
-        "pretrain: {epochs: 1, batch_size: 16}\n"
-        "finetune: {epochs: 1, modalities: [inertial]}\n"
-        "search:\n  finetune.learning_rate: {values: [0.001, 0.0001]}\n"
-        "score: {metric: accuracy, folds: loso, pretrain: per_fold}\n")
+    search = _imu_only_cmc_search(tmp_path, "finetune.learning_rate: {values: [0.001, 0.0001]}",
+                                  "per_fold")
     seen = []
     pretrain = stages.pretrain
 
