@@ -20,7 +20,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from tfhar.config import ConfigError, config_from_tree, dump_config, read_tree, shipped_configs
+from tfhar.config import (
+    ConfigError,
+    config_from_tree,
+    config_hash,
+    dump_config,
+    read_tree,
+    shipped_configs,
+)
 from tfhar.data import DataError
 from tfhar.experiment.run_directory import (
     OwnershipError,
@@ -89,6 +96,23 @@ def dump_yaml(value: object) -> str:
     return yaml.safe_dump(value, sort_keys=True)
 
 
+def same_search(saved: str, canonical: str) -> bool:
+    """Whether a project's search.yaml (`saved`) is the search `canonical` describes: the same
+    text, or the same search, score, tuner and config hash (a field tfhar added since, at its
+    default, or a change to what no result depends on, keeps a search resumable)."""
+    if saved == canonical:
+        return True
+    import yaml
+
+    try:
+        trees = [yaml.safe_load(text) for text in (saved, canonical)]
+        specs = [{k: tree.pop(k, None) for k in ("search", "score", "tuner")} for tree in trees]
+        hashes = [config_hash(config_from_tree(tree)) for tree in trees]
+    except (ConfigError, yaml.YAMLError, AttributeError, TypeError):
+        return False
+    return specs[0] == specs[1] and hashes[0] == hashes[1]
+
+
 def check_project(project: Path, canonical: str, tuner: str, overwrite: bool) -> bool:
     """True to continue a search in `project`; refuse folders tfhar did not write, and a
     project of another search unless `overwrite`. Reads only."""
@@ -96,7 +120,8 @@ def check_project(project: Path, canonical: str, tuner: str, overwrite: bool) ->
         check_replaceable(project, KIND, "--project-dir")
     if project.exists() and marker_kind(project) == KIND:
         saved = project / "search.yaml"
-        same = saved.is_file() and saved.read_text() == canonical + f"tuner: {tuner}\n"
+        same = saved.is_file() and same_search(saved.read_text(),
+                                               canonical + f"tuner: {tuner}\n")
         if not same and not overwrite:
             raise ConfigError(f"--project-dir {str(project)!r} holds another search; pass "
                               "--overwrite to replace it, or choose another folder")
@@ -139,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         space, scoring = SearchSpace.parse(search), Scoring.parse(score)
         base = config_from_tree(tree, args.set)
         space.check(tree, args.set)
+        if base.data.pretrain_subjects != "training" or "data.pretrain_subjects" in search:
+            raise ConfigError("data.pretrain_subjects: a search pre-trains on the training "
+                              "subjects only (its folds hold them out; test subjects never "
+                              "enter it); use score.pretrain: shared or per_fold instead")
         project = Path(args.project_dir or Path("tune") / Path(args.config).stem)
         resume = check_project(project, canonical, args.tuner, args.overwrite)
         from tfhar.experiment.data import load_splits

@@ -307,3 +307,26 @@ def test_per_fold_pretraining_runs_once_per_fold_and_is_shared_by_trials(tmp_pat
     for trial in trials.trial_dir:
         config = (Path(trial) / "subject3" / "config.yaml").read_text()
         assert "-subject3/encoders/inertial.keras" in config
+
+
+def test_a_transductive_base_config_is_refused(tmp_path, capsys):
+    """A search's folds hold out training subjects; pre-training on every subject
+    (data.pretrain_subjects: all) would put the test subjects into it."""
+    project = tmp_path / "project"
+    code, _ = call("--config", SEARCH, "--project-dir", str(project),
+                   "--set", "data.pretrain_subjects=all")
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "data.pretrain_subjects" in err
+    assert not project.exists()
+
+
+def test_a_search_saved_before_a_new_default_field_is_the_same_search():
+    """search.yaml written before tfhar added a field (at its default) still names the same
+    search, so the command continues it; a changed value is another search."""
+    _, _, _, canonical = tune.read_search(SEARCH)
+    canonical += "tuner: grid\n"
+    older = canonical.replace("  pretrain_subjects: training\n", "")
+    assert older != canonical and tune.same_search(older, canonical)
+    changed = canonical.replace("  window_length: 50\n", "  window_length: 40\n")
+    assert changed != canonical and not tune.same_search(changed, canonical)
+    assert not tune.same_search("not: [a, search", canonical)

@@ -106,6 +106,9 @@ def _unused(config: Config) -> list[tuple[str, str]]:
     if "inertial" not in modalities:
         unused("data.standardize", "it standardizes inertial channels, and data.modalities "
                "leave out inertial")
+    if not pretrained_modalities(config):
+        unused("data.pretrain_subjects", "nothing is pre-trained (method 'supervised', or "
+               "every encoder given in finetune.encoders)")
     if config.data.label_fraction == 1.0:
         unused("data.label_fraction_seed", "data.label_fraction is 1 (every label is used)")
     return found

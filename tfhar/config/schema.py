@@ -60,6 +60,13 @@ class DataConfig:
                                    low_open=True, high=1.0)
     label_fraction_seed: int = _field(0, "which labelled subset label_fraction draws",
                                       low=SEED_RANGE[0], high=SEED_RANGE[1])
+    pretrain_subjects: str = _field(
+        "training", "whose windows pre-training (and every other use of unlabelled windows: "
+        "standardize's statistics, BatchNorm re-estimation) sees: training (the training "
+        "subjects', inductive) or all (the validation and test subjects' too, without labels: "
+        "transductive, as a deployment pre-training on its wearers' own unlabelled "
+        "recordings; labels, checkpoints and scores stay as they are)",
+        choices=("training", "all"))
     options: dict[str, Any] = _field({}, "extra options of the dataset's loader (e.g. "
                                      "synthetic sizes; tfhar.data.loader_options lists them)")
     standardize: bool = _field(False, "standardize each inertial channel with the training "

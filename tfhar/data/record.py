@@ -88,3 +88,12 @@ class Record:
             for field in ROW_FIELDS
         }
         return dataclasses.replace(self, **rows)
+
+    def concat(self, *others: Record) -> Record:
+        """The rows of this record then those of `others` (of the same dataset), in order; a
+        field missing from any of them is None."""
+        rows = {}
+        for field in ROW_FIELDS:
+            values = [getattr(r, field) for r in (self, *others)]
+            rows[field] = None if any(v is None for v in values) else np.concatenate(values)
+        return dataclasses.replace(self, **rows)

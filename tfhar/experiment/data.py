@@ -50,7 +50,8 @@ def standardized(splits: Splits) -> Splits:
 def load_splits(config: Config, download: bool = False, raw: bool = False) -> Splits:
     """Load and split the config's dataset; with `download`, fetch UTD-MHAD when absent.
 
-    `Splits.unlabeled` holds every training window (pre-training sees them all, without labels),
+    `Splits.unlabeled` holds every training window (pre-training sees them all, without labels;
+    with `data.pretrain_subjects: all` every validation and test window too),
     `Splits.train` the `data.label_fraction` of them that fine-tuning and supervised training
     see, then `val` (None for protocols without one) and `test`. With `data.standardize` the
     inertial windows are `standardized` unless `raw` (tfhar.export builds the phone model, which
@@ -70,6 +71,10 @@ def load_splits(config: Config, download: bool = False, raw: bool = False) -> Sp
     if config.data.label_fraction < 1.0:
         labeled = data.label_fraction(labeled, config.data.label_fraction,
                                       config.data.label_fraction_seed)
+    unlabeled = parts["train"]
+    if config.data.pretrain_subjects == "all":  # Transductive: every subject, no label used.
+        unlabeled = unlabeled.concat(*(parts[name] for name in ("val", "test")
+                                       if parts.get(name) is not None))
     splits = Splits(train=labeled, val=parts.get("val"), test=parts["test"],
-                    unlabeled=parts["train"])
+                    unlabeled=unlabeled)
     return standardized(splits) if config.data.standardize and not raw else splits

@@ -87,7 +87,7 @@ def make_folds(splits: Splits, scoring: Scoring, label_fraction: float = 1.0,
                               "subject (e.g. cross_subject); use loso")
         return [Fold("validation", Splits(splits.train, splits.val, splits.val,
                                           splits.unlabeled))]
-    labelled = splits.train if splits.val is None else _concat(splits.train, splits.val)
+    labelled = splits.train if splits.val is None else splits.train.concat(splits.val)
     windows = training_windows(splits)
     if label_fraction < 1.0:
         labelled = windows
@@ -115,18 +115,7 @@ def make_folds(splits: Splits, scoring: Scoring, label_fraction: float = 1.0,
 
 def training_windows(splits: Splits) -> Record:
     """Every window of the training and validation subjects (never a test subject)."""
-    return splits.pretrain if splits.val is None else _concat(splits.pretrain, splits.val)
-
-
-def _concat(first: Record, second: Record) -> Record:
-    """The rows of two records of one dataset, in order (labels, windows, ids)."""
-    from tfhar.data.record import ROW_FIELDS
-
-    rows = {}
-    for field in ROW_FIELDS:
-        a, b = getattr(first, field), getattr(second, field)
-        rows[field] = None if a is None or b is None else np.concatenate([a, b])
-    return dataclasses.replace(first, **rows)
+    return splits.pretrain if splits.val is None else splits.pretrain.concat(splits.val)
 
 
 def fold_score(metrics: Mapping[str, Any], scoring: Scoring) -> float:
