@@ -16,6 +16,12 @@ SimCLR row's config and the encoder given (`finetune.encoders.inertial`), so tha
 classifier, schedule and checkpoint rule are those of the other rows (`finetune.monitor: last`,
 the default: the last epoch, frozen or fine-tuned, as for the supervised IMU model).
 
+`cmc_transductive` is CMC trained as Table 1's row but pre-trained on every subject's
+unlabelled windows, the test subjects' too (`data.pretrain_subjects: all`; its runs in
+--runs-dir as pretrain-cmc_transductive-seed<N>): a phone that pre-trains on its wearer's own
+unlabelled recordings before anyone labels them. Labels, checkpoints and scores are as in the
+other rows; the row measures what seeing the wearer's unlabelled data is worth.
+
 Writes imu_only.csv (one row per run: test and validation accuracy, the checkpoint rule, and
 the best validation accuracy of any epoch, a diagnostic of what the features allow whatever the
 rule) and imu_only_summary.csv (mean and std over seeds, and the mean gain over the supervised
@@ -49,7 +55,12 @@ from .table1 import ROWS, row_overrides
 
 # Pre-trained row -> (its Table 1 config stem, its Table 1 row name).
 PRETRAINED = {"cmc": ("cmc", "cmc"), "cmc_cmkm": ("cmc_cmkm", "cmc-cmkm"),
-              "simclr_inertial": ("simclr_inertial", "inertial simclr")}
+              "simclr_inertial": ("simclr_inertial", "inertial simclr"),
+              "cmc_transductive": ("cmc", "cmc")}
+# Rows pre-trained here rather than in Table 1, with their extra --set values: CMC as Table 1
+# trains it, but on every subject's unlabelled windows, the test subjects' too (as a phone
+# could pre-train on its wearer's own unlabelled recordings before anyone labels them).
+TRANSDUCTIVE = {"cmc_transductive": ["data.pretrain_subjects=all"]}
 SUPERVISED = ("supervised_inertial", "inertial supervised")
 MODES = {"frozen": ["finetune.trainable_encoders=false"],
          "fine-tuned": ["finetune.trainable_encoders=true"]}
@@ -64,6 +75,24 @@ def table1_run(dataset: str, stem: str, row: str, seed: int, table1_runs: Path) 
     train(config_path(dataset, stem), run_dir, row_overrides(row, table1_runs, seed),
           table1_runs / f"{stem}-seed{seed}.log")
     return run_dir
+
+
+def pretraining_run(dataset: str, name: str, seed: int, table1_runs: Path, runs_dir: Path
+                    ) -> Path:
+    """The run whose inertial encoder the IMU-only runs of `name` and `seed` read: the Table 1
+    run, or for a TRANSDUCTIVE row its own run in `runs_dir` (trained when missing)."""
+    stem, row = PRETRAINED[name]
+    if name not in TRANSDUCTIVE:
+        return table1_run(dataset, stem, row, seed, table1_runs)
+    run_dir = pretraining_dir(name, seed, runs_dir)
+    train(config_path(dataset, stem), run_dir,
+          row_overrides(row, table1_runs, seed, TRANSDUCTIVE[name]),
+          run_dir.with_name(f"{run_dir.name}.log"))
+    return run_dir
+
+
+def pretraining_dir(name: str, seed: int, runs_dir: Path) -> Path:
+    return runs_dir / f"pretrain-{name}-seed{seed}"
 
 
 def overrides(encoder: Path, mode: str, seed: int) -> list[str]:
@@ -101,8 +130,11 @@ def run_all(dataset: str, pretrained: list[str], seeds: int, table1_runs: Path,
             runs_dir: Path) -> pd.DataFrame:
     runs = planned(pretrained, seeds, runs_dir)
     for seed in range(seeds):  # Before any training, too.
-        for stem, _ in [PRETRAINED[p] for p in pretrained] + [SUPERVISED]:
+        for stem, _ in [PRETRAINED[p] for p in pretrained if p not in TRANSDUCTIVE] + [
+                SUPERVISED]:
             check_run_dir(table1_runs / f"{stem}-seed{seed}")
+        for name in set(pretrained) & set(TRANSDUCTIVE):
+            check_run_dir(pretraining_dir(name, seed, runs_dir))
     rows = []
     for seed in range(seeds):
         stem, row = SUPERVISED
@@ -110,8 +142,8 @@ def run_all(dataset: str, pretrained: list[str], seeds: int, table1_runs: Path,
         metrics = json.loads((run_dir / "metrics.json").read_text())
         rows.append(_row("none (supervised)", "trained", seed, run_dir, metrics, "-"))
     for name, mode, seed in runs:
-        stem, row = PRETRAINED[name]
-        source = table1_run(dataset, stem, row, seed, table1_runs)
+        row = PRETRAINED[name][1]
+        source = pretraining_run(dataset, name, seed, table1_runs, runs_dir)
         encoder = source / "encoders" / "inertial.keras"
         if not encoder.is_file():
             raise PipelineError(f"{source} has no encoders/inertial.keras: not a finished "

@@ -324,6 +324,11 @@ def imu_only_section(folder: Path, dataset: str, out_dir: Path) -> list[str]:
                   "could have reached on the validation subject; nothing is chosen by it. It "
                   "tells a model held back by its checkpoint rule from one held back by its "
                   "features."]
+    if (summary.pretrained == "cmc_transductive").any():
+        lines += ["", "`cmc_transductive`: CMC trained as Table 1's row but pre-trained on every "
+                  "subject's unlabelled windows, the test subjects' too (`data.pretrain_subjects:"
+                  " all`), as a phone pre-training on its wearer's own recordings before anyone "
+                  "labels them; its labels, checkpoint and scoring are the other rows'."]
     return lines + [""]
 
 

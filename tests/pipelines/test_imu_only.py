@@ -81,3 +81,37 @@ def test_the_experiment_log_renders_the_comparison(tmp_path, finished, no_traini
                           str(table1_runs), "--runs-dir", str(runs_dir), "--out", str(out)]) == 0
     text = report.render(tmp_path / "results", tmp_path)
     assert "| cmc | fine-tuned | 2 | 80.00 +- 0.00 | 75.00 | +9.00 |" in text
+
+
+def test_the_transductive_row_reads_its_own_pretraining_on_every_subject(
+        tmp_path, finished, tfhar_run, no_training):
+    """cmc_transductive: CMC pre-trained with data.pretrain_subjects: all, in --runs-dir (not
+    a Table 1 run), its IMU-only runs compared with the same supervised model."""
+    from tfhar.config import load_config
+
+    table1_runs, runs_dir = finished
+    for seed in range(2):
+        name = "cmc_transductive"
+        pretraining = tfhar_run(
+            imu_only.pretraining_dir(name, seed, runs_dir), config_path("utd_mhad", "cmc"),
+            table1.row_overrides("cmc", table1_runs, seed, imu_only.TRANSDUCTIVE[name]),
+            accuracy=0.9)
+        assert load_config(pretraining / "config.yaml").data.pretrain_subjects == "all"
+        (pretraining / "encoders").mkdir()
+        encoder = pretraining / "encoders" / "inertial.keras"
+        encoder.write_bytes(b"")
+        for mode in imu_only.MODES:
+            tfhar_run(runs_dir / imu_only.run_name(name, mode, seed),
+                      config_path("utd_mhad", imu_only.CLASSIFIER_CONFIG),
+                      imu_only.overrides(encoder, mode, seed), accuracy=0.76, val_accuracy=0.8)
+    out = tmp_path / "out"
+    assert imu_only.main(["--seeds", "2", "--pretrained", "cmc", "cmc_transductive",
+                          "--table1-runs", str(table1_runs), "--runs-dir", str(runs_dir),
+                          "--out", str(out)]) == 0
+    runs = pd.read_csv(out / "imu_only.csv")
+    transductive = runs[runs.pretrained == "cmc_transductive"]
+    assert len(transductive) == 4 and transductive.encoder.str.contains(
+        "pretrain-cmc_transductive-seed").all()
+    summary = pd.read_csv(out / "imu_only_summary.csv").set_index(["pretrained", "mode"])
+    assert summary.loc[("cmc_transductive", "frozen"), "gain_over_supervised"] == \
+        pytest.approx(5.0)
